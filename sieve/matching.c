@@ -1,0 +1,180 @@
+/* matching.c: the glue between commands and match.h.  A test collects its
+ * values (header values, address parts, envelope parts ...) and feeds them
+ * one at a time; this file applies the command's match type and comparator,
+ * records match values for ${1}.. when variables are in use, and handles
+ * relational :count, which needs every value before it can decide. */
+#include "sieve/engine.h"
+#include <string.h>
+#include <strings.h>
+
+int sieve_match_begin(struct sieve_match_ctx *m, struct sieve_runtime *rt,
+		      const struct sieve_exec_args *a, const struct sieve_operand *keys)
+{
+	memset(m, 0, sizeof(*m));
+	m->rt = rt;
+	m->a = a;
+	m->mtype = SV_MATCH_IS;
+	m->cmp = MATCH_CMP_ASCII_CASEMAP;
+	const struct sieve_exec_tag *mt = sieve_args_tag_class(a, SV_TC_MATCH);
+	if (mt != NULL) {
+		m->mtype = (enum sieve_match_type)mt->def->id;
+		if (mt->has_val) {
+			struct sieve_string rel = sieve_opd_string(rt, &mt->val);
+			char buf[3] = { 0 };
+			if (rel.len == 2) {
+				buf[0] = rel.p[0];
+				buf[1] = rel.p[1];
+			}
+			int r = match_relation_lookup(buf);
+			m->rel = r < 0 ? MATCH_REL_EQ : (enum match_relation)r;
+		}
+	}
+	const struct sieve_exec_tag *ct = sieve_args_tag_class(a, SV_TC_COMPARATOR);
+	if (ct != NULL) {
+		struct sieve_string cn = sieve_opd_string(rt, &ct->val);
+		int c = match_comparator_lookup(sieve_rt_strdup(rt, cn));
+		if (c >= 0)
+			m->cmp = (enum match_comparator)c;
+	}
+	m->nkeys = sieve_opd_strlist(rt, keys, &m->keys);
+	return 0;
+}
+
+int sieve_match_value(struct sieve_match_ctx *m, const char *v, size_t len)
+{
+	m->nvalues++;
+	if (m->matched || m->mtype == SV_MATCH_COUNT)
+		return m->matched ? 1 : 0;
+	struct sieve_runtime *rt = m->rt;
+	for (size_t i = 0; i < m->nkeys; i++) {
+		const char *k = m->keys[i].p;
+		size_t kl = m->keys[i].len;
+		bool ok = false;
+		switch (m->mtype) {
+		case SV_MATCH_IS:
+			ok = match_is(m->cmp, v, len, k, kl);
+			break;
+		case SV_MATCH_CONTAINS:
+			ok = match_contains(m->cmp, v, len, k, kl);
+			break;
+		case SV_MATCH_MATCHES: {
+			struct match_values mv;
+			ok = match_matches(m->cmp, v, len, k, kl, rt->mv_enabled ? &mv : NULL);
+			if (ok && rt->mv_enabled) {
+				/* The values point into v, which may be scratch memory:
+				   copy them into the run's arena. */
+				for (size_t j = 0; j < mv.count; j++) {
+					mv.v[j].p = arena_memdup(rt->arena, mv.v[j].p, mv.v[j].len);
+				}
+				rt->mv = mv;
+			}
+			break;
+		}
+		case SV_MATCH_VALUE:
+			ok = match_value(m->cmp, m->rel, v, len, k, kl);
+			break;
+		default:
+			break;
+		}
+		if (ok) {
+			m->matched = true;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int sieve_match_end(struct sieve_match_ctx *m)
+{
+	if (m->mtype == SV_MATCH_COUNT) {
+		for (size_t i = 0; i < m->nkeys; i++)
+			if (match_count(m->cmp, m->rel, m->nvalues, m->keys[i].p, m->keys[i].len))
+				return 1;
+		return 0;
+	}
+	return m->matched ? 1 : 0;
+}
+
+enum sieve_addrpart sieve_args_addrpart(const struct sieve_exec_args *a)
+{
+	const struct sieve_exec_tag *t = sieve_args_tag_class(a, SV_TC_ADDRPART);
+	return t == NULL ? SV_AP_ALL : (enum sieve_addrpart)t->def->id;
+}
+
+bool sieve_address_part(struct sieve_runtime *rt, enum sieve_addrpart ap,
+			const struct msg_address *addr, struct sieve_string *out)
+{
+	const char *local = addr->local != NULL ? addr->local : "";
+	const char *domain = addr->domain;
+	switch (ap) {
+	case SV_AP_ALL:
+		if (domain != NULL)
+			out->p = msg_address_format(rt->arena, local, domain);
+		else
+			out->p = local;
+		out->len = strlen(out->p);
+		return true;
+	case SV_AP_LOCALPART:
+		out->p = local;
+		out->len = strlen(local);
+		return true;
+	case SV_AP_DOMAIN:
+		if (domain == NULL)
+			return false;
+		out->p = domain;
+		out->len = strlen(domain);
+		return true;
+	case SV_AP_USER:
+	case SV_AP_DETAIL: {
+		const char *delims = sieve_config_get(rt->cfg, "recipient_delimiter");
+		if (delims == NULL)
+			delims = sieve_config_get(rt->cfg, "sieve_subaddress_sep");
+		if (delims == NULL)
+			delims = "+";
+		size_t pos = strcspn(local, delims);
+		if (ap == SV_AP_USER) {
+			out->p = arena_strndup(rt->arena, local, pos);
+			out->len = pos;
+			return true;
+		}
+		if (local[pos] == '\0' || *delims == '\0')
+			return false;
+		out->p = local + pos + 1;
+		out->len = strlen(out->p);
+		return true;
+	}
+	}
+	return false;
+}
+
+bool sieve_str_eq_ci(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}
+
+bool sieve_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+	while (p < end) {
+		unsigned c = *p++;
+		if (c < 0x80)
+			continue;
+		int n;
+		unsigned min;
+		if ((c & 0xe0) == 0xc0) { n = 1; c &= 0x1f; min = 0x80; }
+		else if ((c & 0xf0) == 0xe0) { n = 2; c &= 0x0f; min = 0x800; }
+		else if ((c & 0xf8) == 0xf0) { n = 3; c &= 0x07; min = 0x10000; }
+		else return false;
+		if (end - p < n)
+			return false;
+		for (int i = 0; i < n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			c = (c << 6) | (p[i] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return false;
+		p += n;
+	}
+	return true;
+}

@@ -1,0 +1,362 @@
+/* result.c: the result of a Sieve run: the actions a script asked for,
+ * checked as they are added (limits, duplicates, conflicts: RFC 5228
+ * section 4 and Pigeonhole's rules), printed in sieve-test's layout, and
+ * executed as a transaction: mail is stored first, outgoing mail is sent
+ * only once every store succeeded, and the implicit keep (or the keep that
+ * replaces a failed result) comes last. */
+#include "sieve/engine.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct sieve_result *sieve_result_new(void)
+{
+	struct sieve_result *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		abort();
+	r->arena = arena_new(16384);
+	return r;
+}
+
+void sieve_result_reset(struct sieve_result *r)
+{
+	arena_unref(&r->arena);
+	memset(r, 0, sizeof(*r));
+	r->arena = arena_new(16384);
+}
+
+void sieve_result_unref(struct sieve_result **rp)
+{
+	struct sieve_result *r = *rp;
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	arena_unref(&r->arena);
+	free(r);
+}
+
+size_t sieve_result_action_count(const struct sieve_result *r)
+{
+	return r->count;
+}
+
+const char *sieve_result_action_name(const struct sieve_result *r, size_t i)
+{
+	if (i >= r->count)
+		return NULL;
+	return r->actions[i]->keep ? "keep" : r->actions[i]->def->name;
+}
+
+bool sieve_result_implicit_keep(const struct sieve_result *r)
+{
+	return !r->keep_cancelled;
+}
+
+struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
+				      const struct sieve_exec_args *a)
+{
+	struct sieve_action *act = arena_alloc(rt->result->arena, sizeof(*act));
+	act->def = def;
+	act->result = rt->result;
+	act->line = a != NULL ? a->line : 0;
+	act->location = arena_printf(rt->result->arena, "%s: line %d", rt->bin->script_name, act->line);
+	return act;
+}
+
+int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+		     struct sieve_action *act, bool cancels_keep)
+{
+	struct sieve_result *r = rt->result;
+	for (size_t i = 0; i < r->count; i++) {
+		struct sieve_action *old = r->actions[i];
+		if (old->def == act->def) {
+			int d = act->def->check_duplicate != NULL ?
+				act->def->check_duplicate(rt, a, old, act) : 1;
+			if (d < 0)
+				return -1;
+			if (d > 0) {
+				if (cancels_keep)
+					r->keep_cancelled = true;
+				return 0;
+			}
+		} else {
+			if (act->def->check_conflict != NULL && act->def->check_conflict(rt, a, act, old) < 0)
+				return -1;
+			if (old->def->check_conflict != NULL && old->def->check_conflict(rt, a, old, act) < 0)
+				return -1;
+		}
+	}
+	uint64_t max_actions = sieve_config_uint(rt->cfg, "sieve_max_actions", 32);
+	if (max_actions > 0 && r->count + 1 > max_actions) {
+		sieve_runtime_error(rt, a, "total number of actions exceeds policy limit (%zu > %llu)",
+				    r->count + 1, (unsigned long long)max_actions);
+		return -1;
+	}
+	if (act->def == &sieve_act_redirect) {
+		uint64_t max_redirects = sieve_config_uint(rt->cfg, "sieve_max_redirects", 4);
+		if (r->redirects + 1 > max_redirects) {
+			sieve_runtime_error(rt, a, "number of redirect actions exceeds policy limit (%zu > %llu)",
+					    r->redirects + 1, (unsigned long long)max_redirects);
+			return -1;
+		}
+		r->redirects++;
+	}
+	if (r->count == r->cap) {
+		size_t nc = r->cap ? r->cap * 2 : 8;
+		r->actions = arena_grow(r->arena, r->actions, r->cap, nc, sizeof(*r->actions));
+		r->cap = nc;
+	}
+	r->actions[r->count++] = act;
+	if (cancels_keep)
+		r->keep_cancelled = true;
+	return 0;
+}
+
+/* ---- the core actions ---- */
+
+static bool mailbox_eq(const char *a, const char *b)
+{
+	/* INBOX is case-insensitive (RFC 3501), other names are not. */
+	if (strcasecmp(a, "INBOX") == 0 && strcasecmp(b, "INBOX") == 0)
+		return true;
+	return strcmp(a, b) == 0;
+}
+
+static void add_flags(struct sieve_result *r, struct sieve_action *dst, const char *const *flags, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		bool dup = false;
+		for (size_t j = 0; j < dst->nflags; j++)
+			if (strcasecmp(dst->flags[j], flags[i]) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		dst->flags = arena_grow(r->arena, dst->flags, dst->nflags, dst->nflags + 1, sizeof(char *));
+		dst->flags[dst->nflags++] = flags[i];
+	}
+}
+
+static int store_check_duplicate(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+				 struct sieve_action *old, struct sieve_action *act)
+{
+	if (!mailbox_eq(old->mailbox, act->mailbox))
+		return 0;
+	/* Merged: the flags of both apply; a keep takes the store over. */
+	add_flags(rt->result, old, (const char *const *)act->flags, act->nflags);
+	if (act->keep)
+		old->keep = true;
+	if (act->create)
+		old->create = true;
+	if (!act->copy)
+		old->copy = false;
+	return 1;
+}
+
+static void print_flags(const struct sieve_action *act, struct strbuf *out)
+{
+	if (act->nflags == 0)
+		return;
+	strbuf_puts(out, "        + add IMAP flags:");
+	for (size_t i = 0; i < act->nflags; i++) {
+		const char *f = act->flags[i];
+		strbuf_putc(out, ' ');
+		if (f[0] == '\\') {
+			for (const char *p = f; *p; p++)
+				strbuf_putc(out, (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p));
+		} else {
+			strbuf_puts(out, f);
+		}
+	}
+	strbuf_putc(out, '\n');
+}
+
+static void store_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
+{
+	strbuf_printf(out, " * store message in folder: %s\n", act->mailbox);
+	print_flags(act, out);
+	if (act->special_use != NULL)
+		strbuf_printf(out, "        + use mailbox with special-use flag `%s' instead if accessible\n",
+			      act->special_use);
+	if (act->create)
+		strbuf_puts(out, "        + create mailbox if it does not exist\n");
+	if (act->copy)
+		strbuf_puts(out, "        + preserve implicit keep\n");
+}
+
+static int store_execute(struct sieve_action *act, const struct sieve_run_params *p, struct diag_list *diags)
+{
+	const char *err = "no mail store";
+	if (p->host == NULL || p->host->store == NULL)
+		return 0;
+	if (p->host->store(p->host->ctx, act->mailbox, act->create, p->msg,
+			   (const char *const *)act->flags, act->nflags, &err) < 0) {
+		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to store into mailbox '%s': %s",
+			 act->mailbox, err);
+		return -1;
+	}
+	return 0;
+}
+
+const struct sieve_action_def sieve_act_store = {
+	.name = "store",
+	.flags = SV_AF_TRIES_DELIVER | SV_AF_MAIL_STORAGE,
+	.check_duplicate = store_check_duplicate,
+	.print = store_print,
+	.execute = store_execute,
+};
+
+static int redirect_check_duplicate(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+				    struct sieve_action *old, struct sieve_action *act)
+{
+	/* Same address (the local part is case-sensitive, the domain not). */
+	const char *oa = old->address, *na = act->address;
+	const char *oat = strrchr(oa, '@'), *nat = strrchr(na, '@');
+	if (oat == NULL || nat == NULL)
+		return strcmp(oa, na) == 0;
+	if (oat - oa != nat - na || strncmp(oa, na, (size_t)(oat - oa)) != 0)
+		return 0;
+	if (strcasecmp(oat, nat) != 0)
+		return 0;
+	if (!act->copy)
+		old->copy = false;
+	return 1;
+}
+
+static void redirect_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
+{
+	strbuf_printf(out, " * redirect message to: <%s>\n", act->address);
+	if (act->copy)
+		strbuf_puts(out, "        + preserve implicit keep\n");
+}
+
+static int redirect_execute(struct sieve_action *act, const struct sieve_run_params *p, struct diag_list *diags)
+{
+	if (p->host == NULL || p->host->send == NULL)
+		return 0;
+	/* A forwarded message keeps its original sender (RFC 5228 4.2); a
+	   Received-like trace header lets loops be spotted downstream. */
+	struct strbuf msg = STRBUF_INIT;
+	const char *user = p->env != NULL && p->env->to != NULL ? p->env->to : "";
+	strbuf_printf(&msg, "X-Sieve: Tamis\r\nX-Sieve-Redirected-From: %s\r\n", user);
+	strbuf_append(&msg, p->msg->data, p->msg->size);
+	const char *rcpt = act->address;
+	struct sieve_outgoing out = {
+		.env_from = p->env != NULL && p->env->from != NULL ? p->env->from : "",
+		.rcpts = &rcpt,
+		.nrcpts = 1,
+		.data = msg.data,
+		.len = msg.len,
+	};
+	const char *err = "unknown error";
+	int ret = p->host->send(p->host->ctx, &out, &err);
+	strbuf_free(&msg);
+	if (ret < 0) {
+		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to redirect message to <%s>: %s",
+			 act->address, err);
+		return -1;
+	}
+	return 0;
+}
+
+const struct sieve_action_def sieve_act_redirect = {
+	.name = "redirect",
+	.flags = SV_AF_TRIES_DELIVER,
+	.check_duplicate = redirect_check_duplicate,
+	.print = redirect_print,
+	.execute = redirect_execute,
+};
+
+static void discard_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
+{
+	strbuf_puts(out, " * discard\n");
+}
+
+const struct sieve_action_def sieve_act_discard = {
+	.name = "discard",
+	.print = discard_print,
+};
+
+/* ---- printing ---- */
+
+void sieve_result_print(struct sieve_result *r, struct strbuf *out, const char *default_mailbox)
+{
+	strbuf_puts(out, "\nPerformed actions:\n\n");
+	if (r->count == 0)
+		strbuf_puts(out, "  (none)\n");
+	for (size_t i = 0; i < r->count; i++) {
+		bool keep = false;
+		r->actions[i]->def->print(r->actions[i], out, &keep);
+	}
+	strbuf_puts(out, "\nImplicit keep:\n\n");
+	if (r->keep_cancelled) {
+		strbuf_puts(out, "  (none)\n");
+	} else {
+		strbuf_printf(out, " * store message in folder: %s\n",
+			      default_mailbox != NULL ? default_mailbox : "INBOX");
+		struct sieve_action tmp;
+		memset(&tmp, 0, sizeof(tmp));
+		tmp.flags = r->keep_flags;
+		tmp.nflags = r->keep_nflags;
+		print_flags(&tmp, out);
+	}
+	strbuf_putc(out, '\n');
+}
+
+/* ---- execution ---- */
+
+static int do_keep(struct sieve_result *r, const struct sieve_run_params *p, struct diag_list *diags)
+{
+	struct sieve_action keep;
+	memset(&keep, 0, sizeof(keep));
+	keep.def = &sieve_act_store;
+	keep.mailbox = p->default_mailbox != NULL ? p->default_mailbox : "INBOX";
+	keep.flags = r->keep_flags;
+	keep.nflags = r->keep_nflags;
+	if (store_execute(&keep, p, diags) == 0)
+		return 0;
+	if (strcmp(keep.mailbox, "INBOX") != 0) {
+		keep.mailbox = "INBOX";
+		if (store_execute(&keep, p, diags) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+int sieve_result_execute(struct sieve_result *r, const struct sieve_run_params *p,
+			 struct diag_list *diags, bool *keep_done_r)
+{
+	bool failed = false;
+	*keep_done_r = false;
+	/* Phase 1: everything that stores mail. */
+	for (size_t i = 0; i < r->count && !failed; i++) {
+		struct sieve_action *act = r->actions[i];
+		if (act->executed || !(act->def->flags & SV_AF_MAIL_STORAGE))
+			continue;
+		if (act->def->execute != NULL && act->def->execute(act, p, diags) < 0)
+			failed = true;
+		else
+			act->executed = true;
+		if (act->keep)
+			*keep_done_r = true;
+	}
+	/* Phase 2: what sends mail out, only when the stores all succeeded:
+	   outgoing mail cannot be rolled back. */
+	for (size_t i = 0; i < r->count && !failed; i++) {
+		struct sieve_action *act = r->actions[i];
+		if (act->executed || (act->def->flags & SV_AF_MAIL_STORAGE))
+			continue;
+		if (act->def->execute != NULL && act->def->execute(act, p, diags) < 0)
+			failed = true;
+		else
+			act->executed = true;
+	}
+	r->executed = true;
+	if (!r->keep_cancelled || failed) {
+		if (do_keep(r, p, diags) < 0)
+			return SIEVE_KEEP_FAILED;
+		*keep_done_r = true;
+		return failed ? SIEVE_FAILURE : SIEVE_OK;
+	}
+	return SIEVE_OK;
+}

@@ -1,0 +1,160 @@
+/* sieve.h: the Sieve engine's public surface (see docs/ARCHITECTURE.md).
+ *
+ *   sieve_compile()  script text -> binary image, or every error
+ *   sieve_binary_load()  bytes -> verified binary, or an error
+ *   sieve_run()      binary + message + envelope -> result (actions collected)
+ *   sieve_result_execute()  performs the result through the host
+ *
+ * The engine knows nothing of sockets, Maildir or SMTP: a host (struct
+ * sieve_host) stores, sends and answers questions for it. */
+#ifndef TAMIS_SIEVE_H
+#define TAMIS_SIEVE_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <time.h>
+#include "lib/arena.h"
+#include "lib/diag.h"
+#include "lib/strbuf.h"
+#include "sieve/message.h"
+
+struct sieve_binary;
+struct sieve_result;
+struct sieve_runtime;
+struct sieve_config;
+struct sieve_extension_def;
+
+/* Execution status, as Pigeonhole's (sieve-types.h): >0 ok. */
+enum sieve_status {
+	SIEVE_OK = 1,
+	SIEVE_FAILURE = 0,
+	SIEVE_TEMP_FAILURE = -1,
+	SIEVE_BIN_CORRUPT = -2,
+	SIEVE_KEEP_FAILED = -3,
+	SIEVE_RESOURCE_LIMIT = -4,
+};
+
+/* ---- configuration: key = value settings with Pigeonhole's names ---- */
+struct sieve_config *sieve_config_new(void);
+void sieve_config_unref(struct sieve_config **cfg);
+struct sieve_config *sieve_config_clone(const struct sieve_config *cfg);
+void sieve_config_set(struct sieve_config *cfg, const char *key, const char *value);
+void sieve_config_unset(struct sieve_config *cfg, const char *key);
+const char *sieve_config_get(const struct sieve_config *cfg, const char *key);
+/* Typed getters with defaults; sizes accept k/M/G, durations s/m/h/d. */
+uint64_t sieve_config_uint(const struct sieve_config *cfg, const char *key, uint64_t def);
+uint64_t sieve_config_duration(const struct sieve_config *cfg, const char *key, uint64_t def_secs);
+bool sieve_config_bool(const struct sieve_config *cfg, const char *key, bool def);
+
+/* ---- the envelope ---- */
+struct sieve_envelope {
+	const char *from;        /* reverse-path without <>; "" = null sender; NULL = unknown */
+	const char *to;          /* final recipient */
+	const char *orig_to;     /* original recipient (ORCPT) */
+	const char *auth;        /* authenticated user, may be NULL */
+};
+
+/* ---- the host ---- */
+struct sieve_outgoing {
+	const char *env_from;          /* "" = null sender */
+	const char *const *rcpts;
+	size_t nrcpts;
+	const char *data;              /* the whole message */
+	size_t len;
+};
+
+struct sieve_host {
+	void *ctx;
+	/* Store the message into mailbox (UTF-8 name).  flags may be empty. */
+	int (*store)(void *ctx, const char *mailbox, bool create,
+		     const struct message *msg, const char *const *flags, size_t nflags,
+		     const char **error_r);
+	int (*mailbox_exists)(void *ctx, const char *mailbox);   /* 1, 0, -1 */
+	/* Hand an outgoing message to the outbox / MTA. */
+	int (*send)(void *ctx, const struct sieve_outgoing *out, const char **error_r);
+	/* Duplicate tracking (vacation, redirect loop, duplicate ext). */
+	int (*duplicate_check)(void *ctx, const void *key, size_t keylen);
+	void (*duplicate_mark)(void *ctx, const void *key, size_t keylen, time_t until);
+	/* Loads an included script's source ("personal" or "global"). */
+	int (*include_load)(void *ctx, bool global, const char *name,
+			    struct strbuf *src_r, const char **path_r, const char **error_r);
+	/* Log a line for the user / admin. */
+	void (*log)(void *ctx, enum diag_level lvl, const char *msg);
+	time_t (*now)(void *ctx);
+};
+
+/* ---- compile ---- */
+struct sieve_compile_params {
+	const char *script_name;       /* used in messages ("script" for script.sieve) */
+	const char *script_path;       /* recorded in the binary; may be NULL */
+	const struct sieve_config *cfg;
+	bool admin;                    /* global/admin script: sieve_global_extensions apply */
+	bool testsuite;                /* enable vnd.dovecot.testsuite */
+	const struct sieve_host *host; /* for include; may be NULL */
+	const char *testsuite_dir;     /* ${tst.path} and relative includes */
+};
+
+/* Compiles src.  On success returns the binary; on failure NULL, with every
+ * error in diags.  Warnings may be present either way. */
+struct sieve_binary *sieve_compile(const char *src, size_t len,
+				   const struct sieve_compile_params *p,
+				   struct diag_list *diags);
+
+/* ---- binaries ---- */
+/* The serialized image (owned by the binary). */
+const unsigned char *sieve_binary_image(const struct sieve_binary *b, size_t *len_r);
+/* Loads and verifies an image (copied).  NULL with *error_r on any
+ * corruption, truncation, version or extension mismatch. */
+struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char **error_r);
+void sieve_binary_unref(struct sieve_binary **b);
+struct sieve_binary *sieve_binary_ref(struct sieve_binary *b);
+/* Writes atomically (temp file in the same folder, fsync, rename, fsync dir). */
+int sieve_binary_save(const struct sieve_binary *b, const char *path, const char **error_r);
+/* Reads a file written by sieve_binary_save. */
+struct sieve_binary *sieve_binary_read(const char *path, const char **error_r);
+/* Disassembly with source lines. */
+void sieve_binary_dump(const struct sieve_binary *b, struct strbuf *out);
+const char *sieve_binary_script_name(const struct sieve_binary *b);
+/* Compiles path, reusing path's cached binary (path with .sieve replaced
+ * by .tmsbin) while it is newer and valid; writes the cache when it can. */
+struct sieve_binary *sieve_open_script(const char *path, const struct sieve_compile_params *p,
+				       struct diag_list *diags, bool *from_cache_r);
+char *sieve_binary_path_for(const char *script_path);   /* malloc'd */
+
+/* ---- results ---- */
+struct sieve_result *sieve_result_new(void);
+void sieve_result_unref(struct sieve_result **r);
+void sieve_result_reset(struct sieve_result *r);
+/* sieve-test's listing: "Performed actions:" / "Implicit keep:". */
+void sieve_result_print(struct sieve_result *r, struct strbuf *out, const char *default_mailbox);
+size_t sieve_result_action_count(const struct sieve_result *r);
+const char *sieve_result_action_name(const struct sieve_result *r, size_t i);
+bool sieve_result_implicit_keep(const struct sieve_result *r);
+
+/* ---- running ---- */
+struct sieve_run_params {
+	const struct sieve_config *cfg;
+	struct message *msg;
+	const struct sieve_envelope *env;
+	const struct sieve_host *host;
+	const char *default_mailbox;   /* "INBOX" when NULL */
+	const char *username;
+	void *testsuite;               /* testsuite context, NULL outside it */
+	const char *testsuite_dir;     /* ${tst.path} */
+};
+
+/* Runs the binary, adding actions to result.  Returns a sieve_status; on
+ * failure the errors are in diags (runtime errors) and the caller falls
+ * back to keep through sieve_result_execute(). */
+int sieve_run(struct sieve_binary *b, const struct sieve_run_params *p,
+	      struct sieve_result *result, struct diag_list *diags);
+
+/* Executes the result through the host: stores first, then outgoing mail;
+ * implicit keep (or keep after failure) last.  Returns a sieve_status. */
+int sieve_result_execute(struct sieve_result *r, const struct sieve_run_params *p,
+			 struct diag_list *diags, bool *keep_done_r);
+
+/* Extension listing for capability strings ("fileinto reject ..."). */
+void sieve_capabilities(const struct sieve_config *cfg, struct strbuf *out);
+
+#endif

@@ -1,0 +1,1642 @@
+#!/usr/bin/python3
+"""Deterministic generator of Sieve script / message pairs for the
+differential test (tamis test versus Debian's sieve-test).
+
+Every pair is built from its own random stream, seeded with
+(seed, family, index), so a pair's content depends only on those three
+values and on this file (GEN_VERSION).  Adding a family, enabling an
+extension or raising the count never changes an existing pair.
+
+Families
+  core        base language only (RFC 5228 without fileinto/envelope)
+  fileinto    base language + fileinto (duplicates, implicit keep, -m)
+  envelope    base language + fileinto + envelope, with -f/-r/-a
+  invalid     scripts that must fail to compile
+  runtime     scripts that compile but fail at run time (action limits)
+  oraclebug   pairs that crash sieve-test 0.5.19; never compared
+  <ext>       one family per optional extension (imap4flags, variables,
+              relational, subaddress, copy, regex, body, mailbox), only
+              generated when the extension is enabled
+
+Extensions are enabled by tests/difftest/enabled-extensions (one name per
+line, '#' comments) or by env DIFFTEST_EXTENSIONS (comma or space
+separated; "all" for every known one), which overrides the file.
+
+Run `gen.py --help` for the command line (list, show, dump).
+"""
+
+import argparse
+import base64
+import email.header
+import hashlib
+import math
+import os
+import random
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+GEN_VERSION = 1
+DEFAULT_SEED = 1
+DEFAULT_COUNT = 400
+
+HERE = Path(__file__).resolve().parent
+ENABLED_FILE = HERE / "enabled-extensions"
+
+# Expected outcome of a pair, as the oracle reports it.
+OK = "ok"
+COMPILE_FAIL = "compile-fail"
+RUNTIME_FAIL = "runtime-fail"
+ORACLE_CRASH = "crash"
+# either; e.g. a folder name built from a match variable can be invalid
+# UTF-8 at run time (":matches "?*"" splits a multi-byte character)
+OK_OR_RUNTIME = "ok|runtime-fail"
+
+
+@dataclass
+class Pair:
+    id: str                 # stable: s<seed>-<family>-<index>
+    family: str
+    index: int
+    script: bytes
+    message: bytes
+    args: list              # options for both tools: -f/-r/-a/-m
+    expect: str             # OK / COMPILE_FAIL / RUNTIME_FAIL / ORACLE_CRASH / OK_OR_RUNTIME
+    note: str               # what the pair exercises (one line)
+    exts: tuple = ()        # capabilities the script requires
+    exclude: str = ""       # non-empty: do not compare outputs (why)
+
+    @property
+    def fingerprint(self):
+        h = hashlib.sha1()
+        for part in (self.script, self.message, "\0".join(self.args).encode()):
+            h.update(part)
+            h.update(b"\xff")
+        return h.hexdigest()[:10]
+
+
+# ---------------------------------------------------------------------------
+# Small helpers
+
+def q(s):
+    """Sieve quoted-string literal for the text s."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def qlist(items, rng=None, force_list=False):
+    if len(items) == 1 and not force_list and (rng is None or rng.random() < 0.8):
+        return q(items[0])
+    sep = ", " if rng is None or rng.random() < 0.7 else ","
+    return "[" + sep.join(q(i) for i in items) + "]"
+
+
+def wchoice(rng, weighted):
+    """weighted: list of (weight, value)."""
+    total = sum(w for w, _ in weighted)
+    x = rng.random() * total
+    for w, v in weighted:
+        x -= w
+        if x < 0:
+            return v
+    return weighted[-1][1]
+
+
+def swapcase_some(rng, s):
+    r = rng.random()
+    if r < 0.4:
+        return s.upper()
+    if r < 0.7:
+        return s.lower()
+    return "".join(c.swapcase() if rng.random() < 0.5 else c for c in s)
+
+
+def matches_escape(s):
+    """Escape the :matches wildcards in a literal text."""
+    out = []
+    for c in s:
+        if c in "*?\\":
+            out.append("\\")
+        out.append(c)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------
+# Messages
+
+LOCALS = ["alice", "bob", "carol", "dave", "eve", "frank", "john.doe", "info",
+          "noreply", "postmaster", "MiXeD.Case", "list-request", "user+tag",
+          "sales+eu+2024", "x"]
+DOMAINS = ["example.com", "example.org", "Example.NET", "mail.example.com",
+           "sub.example.co.uk", "x.org", "frop.example"]
+NAMES = ["Alice", "Bob Smith", '"Doe, John"', "=?UTF-8?Q?J=C3=BCrgen_M=C3=BCller?=",
+         "Carol X.", '"Eve \\"the\\" Eavesdropper"', "Frank"]
+
+PHRASES = [
+    "Hello frop", "Meeting tomorrow", "Your invoice #12345",
+    "Grüße aus Köln", "café crème", "日本語のテスト",
+    "[sieve] Re: filter question", "*** SPAM *** buy now", "status?",
+    "x", "Re: Re: Fwd: project plan", "50% off: \\o/ \"quoted\" words",
+    "Lunch at 12:30", "FROP frop FrOp", "report 2024-01-31",
+]
+
+BODY_LINES = [
+    "Hello,", "this is a test message.", "Please find the report attached.",
+    "frop friep frml", "-- ", "Best regards", "Grüße, Jürgen",
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit.",
+    "> quoted line", "", "unsubscribe: http://example.com/u?id=42",
+]
+
+
+@dataclass
+class Msg:
+    raw: bytes = b""
+    names: list = field(default_factory=list)       # header names, as written
+    values: dict = field(default_factory=dict)      # lc name -> [decoded value]
+    addrs: dict = field(default_factory=dict)       # lc name -> [(local, domain)]
+    body_text: str = ""
+    multipart: bool = False
+
+    def add_value(self, name, value):
+        self.values.setdefault(name.lower(), []).append(value)
+
+
+def gen_address(rng):
+    return (rng.choice(LOCALS), rng.choice(DOMAINS))
+
+
+def render_mailbox(rng, addr):
+    local, domain = addr
+    a = f"{local}@{domain}"
+    r = rng.random()
+    if r < 0.35:
+        return a
+    if r < 0.8:
+        return f"{rng.choice(NAMES)} <{a}>"
+    if r < 0.9:
+        return f"<{a}>"
+    return f"{a} (comment here)"
+
+
+def render_address_list(rng, n):
+    """Returns (header text, [addresses])."""
+    parts, addrs = [], []
+    i = 0
+    while i < n:
+        if rng.random() < 0.15:
+            # a group
+            members = [gen_address(rng) for _ in range(rng.randint(0, 2))]
+            gname = rng.choice(["team", "undisclosed-recipients", "Friends & Family"])
+            if " " in gname or "&" in gname:
+                gname = '"' + gname + '"'
+            parts.append(f"{gname}:" + ", ".join(render_mailbox(rng, m) for m in members) + ";")
+            addrs += members
+        else:
+            a = gen_address(rng)
+            parts.append(render_mailbox(rng, a))
+            addrs.append(a)
+        i += 1
+    sep = rng.choice([", ", ",\n  ", ",", " , "])
+    return sep.join(parts), addrs
+
+
+def encode_qp_word(text, charset):
+    out = []
+    for b in text.encode(charset):
+        c = chr(b)
+        if c == " ":
+            out.append("_")
+        elif c.isalnum() and b < 128:
+            out.append(c)
+        else:
+            out.append("=%02X" % b)
+    return f"=?{charset.upper() if charset != 'utf-8' else 'UTF-8'}?Q?{''.join(out)}?="
+
+
+def decode_words(text):
+    """RFC 2047 decoding, only to derive keys that may match."""
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except Exception:
+        return text
+
+
+def gen_subject(rng):
+    """Returns (raw header value as bytes, decoded text or None when absent)."""
+    s = rng.choice(PHRASES)
+    kind = wchoice(rng, [(30, "plain"), (10, "b64"), (8, "qp"), (5, "mixed"),
+                         (4, "twowords"), (8, "folded"), (8, "raw8"),
+                         (4, "latin1"), (4, "empty"), (6, "missing"),
+                         (3, "spaces")])
+    if kind == "plain":
+        return s.encode(), s
+    if kind == "b64":
+        return ("=?UTF-8?B?" + base64.b64encode(s.encode()).decode() + "?=").encode(), s
+    if kind == "qp":
+        try:
+            s.encode("iso-8859-1")
+            cs = rng.choice(["utf-8", "iso-8859-1"])
+        except UnicodeEncodeError:
+            cs = "utf-8"
+        return encode_qp_word(s, cs).encode(), s
+    if kind == "mixed":
+        return ("Re: " + encode_qp_word("Grüße", "utf-8") + " aus Berlin").encode(), \
+            "Re: Grüße aus Berlin"
+    if kind == "twowords":
+        a, b = "Hello ", "wörld"
+        return (encode_qp_word(a, "utf-8") + " " + encode_qp_word(b, "utf-8")).encode(), a + b
+    if kind == "folded":
+        words = (s + " and some more words").split(" ")
+        k = rng.randint(1, len(words) - 1)
+        fold = rng.choice(["\n\t", "\n ", "\n    "])
+        raw = " ".join(words[:k]) + fold + " ".join(words[k:])
+        # unfolding removes the line break only, keeping the white space
+        return raw.encode(), raw.replace("\n", "")
+    if kind == "raw8":
+        s = rng.choice(["Grüße aus Köln", "café crème", "日本語のテスト", "naïve résumé"])
+        return s.encode(), s
+    if kind == "latin1":
+        return "Grüße frop".encode("iso-8859-1"), None   # invalid UTF-8
+    if kind == "empty":
+        return b"", ""
+    if kind == "spaces":
+        return ("  " + s + "   ").encode(), s
+    return None, None
+
+
+def gen_body(rng, multipart=False):
+    n = wchoice(rng, [(10, 0), (40, rng.randint(1, 8)), (30, rng.randint(8, 60)),
+                      (10, rng.randint(60, 250))])
+    lines = [rng.choice(BODY_LINES) for _ in range(n)]
+    return "\n".join(lines) + ("\n" if n else "")
+
+
+def gen_message(rng, want_multipart=False, plus_addresses=False):
+    m = Msg()
+    hdrs = []   # (name, raw value bytes)
+
+    def addh(name, value, decoded=None):
+        hdrs.append((name, value if isinstance(value, bytes) else value.encode()))
+        m.names.append(name)
+        if decoded is not None:
+            m.add_value(name, decoded)
+
+    def addr_header(name, n):
+        text, addrs = render_address_list(rng, n)
+        if plus_addresses and addrs and rng.random() < 0.6:
+            local, domain = addrs[0]
+            addrs[0] = (local.split("+")[0] + "+" + rng.choice(["tag", "lists", "", "a+b"]), domain)
+            text = addrs[0][0] + "@" + addrs[0][1] + (", " + text if rng.random() < 0.5 else "")
+            addrs = [addrs[0]] + addrs
+        addh(name, text, decode_words(text.replace("\n", "")))
+        m.addrs.setdefault(name.lower(), []).extend(addrs)
+
+    if rng.random() < 0.6:
+        a = gen_address(rng)
+        addh("Return-Path", f"<{a[0]}@{a[1]}>")
+        m.addrs["return-path"] = [a]
+    if rng.random() < 0.06:
+        a = gen_address(rng)
+        addh("Envelope-To", f"{a[0]}@{a[1]}")
+        m.addrs["envelope-to"] = [a]
+    if rng.random() < 0.1:
+        addh("Delivered-To", f"{'@'.join(gen_address(rng))}")
+    for _ in range(rng.choice([0, 1, 2])):
+        addh("Received", "from mx.example.org by mail.example.com; Mon, 12 Feb 2024 10:00:00 +0100")
+    if rng.random() < 0.92:
+        addr_header(rng.choice(["From", "From", "From", "FROM", "from"]), 1)
+    if rng.random() < 0.9:
+        addr_header("To", wchoice(rng, [(6, 1), (3, 2), (1, 3)]))
+    if rng.random() < 0.15:
+        addr_header("To", 1)          # a second To header
+    if rng.random() < 0.45:
+        addr_header("Cc", rng.randint(1, 3))
+    if rng.random() < 0.1:
+        addr_header("Bcc", 1)
+    if rng.random() < 0.2:
+        addr_header("Sender", 1)
+    if rng.random() < 0.2:
+        addr_header("Reply-To", 1)
+    if rng.random() < 0.08:
+        addr_header("Resent-From", 1)
+    raw_subj, subj = gen_subject(rng)
+    if raw_subj is not None:
+        name = rng.choice(["Subject"] * 8 + ["SUBJECT", "subject"])
+        hdrs.append((name, raw_subj))
+        m.names.append(name)
+        if subj is not None:
+            m.add_value(name, subj)
+        else:
+            m.add_value(name, "frop")  # ascii part of a latin-1 subject
+    if rng.random() < 0.8:
+        addh("Date", "Mon, 12 Feb 2024 10:00:%02d +0100" % rng.randint(0, 59))
+    if rng.random() < 0.8:
+        mid = f"<{rng.randint(1, 10**8)}.{rng.choice(['frop', 'x'])}@example.com>"
+        addh("Message-ID", mid, mid)
+    if rng.random() < 0.45:
+        v = wchoice(rng, [(6, str(rng.randint(0, 20))), (1, "007"), (1, "5.5"),
+                          (1, "abc"), (1, "-3"), (1, "  12"), (1, "12abc"),
+                          (1, "18446744073709551616"), (1, "")])
+        addh(rng.choice(["X-Spam-Score", "x-spam-score"]), v, v.strip())
+    if rng.random() < 0.25:
+        v = rng.choice(["1 (Highest)", "3", "5 (Lowest)"])
+        addh("X-Priority", v, v)
+    if rng.random() < 0.25:
+        v = rng.choice(["<sieve.example.org>", "Sieve list <sieve.lists.example.org>"])
+        addh("List-Id", v, v)
+    if rng.random() < 0.15:
+        addh("X-Empty", "", "")
+    if rng.random() < 0.15:
+        addh("x-MiXeD-CaSe", "Value With Spaces  ", "Value With Spaces")
+    if rng.random() < 0.12:
+        v = "frop-\u00e9t\u00e9"
+        addh("X-Raw-8bit", v.encode("utf-8"), v)
+    if rng.random() < 0.1:
+        addh("X-Folded", "first part\n second part\n\tthird part",
+             "first part second part\tthird part")
+
+    multipart = want_multipart and rng.random() < 0.6
+    if multipart:
+        b = "=_boundary_%d" % rng.randint(1, 999)
+        addh("MIME-Version", "1.0")
+        addh("Content-Type", f'multipart/alternative; boundary="{b}"')
+        plain = gen_body(rng) or "plain part frop\n"
+        html = "<html><body><p>" + (gen_body(rng) or "html part").replace("\n", " ") + "</p></body></html>\n"
+        body = (f"This is a multi-part message.\n\n--{b}\n"
+                "Content-Type: text/plain; charset=utf-8\n"
+                + ("Content-Transfer-Encoding: quoted-printable\n\n" + plain.replace("ü", "=C3=BC")
+                   if rng.random() < 0.3 else "\n" + plain)
+                + f"\n--{b}\nContent-Type: text/html; charset=utf-8\n\n{html}\n--{b}--\n")
+        m.multipart = True
+        m.body_text = plain
+    else:
+        if rng.random() < 0.3:
+            addh("Content-Type", "text/plain; charset=utf-8")
+        body = gen_body(rng)
+        m.body_text = body
+
+    # A message with no header at all is legal but rare.
+    if rng.random() < 0.02:
+        hdrs, m.names, m.values, m.addrs = [], [], {}, {}
+
+    eol = b"\r\n" if rng.random() < 0.3 else b"\n"
+    out = bytearray()
+    for name, value in hdrs:
+        sep = b": " if value and rng.random() < 0.95 else b":"
+        line = name.encode() + sep + value.replace(b"\n", eol)
+        out += line + eol
+    out += eol
+    out += body.encode().replace(b"\n", eol)
+    m.raw = bytes(out)
+    return m
+
+
+# ---------------------------------------------------------------------------
+# Script generator state
+
+ADDRESS_HEADERS = ["from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to"]
+ABSENT_HEADERS = ["X-Absent", "Resent-To", "In-Reply-To", "X-Spam-Flag", "Keywords"]
+REDIRECTS = ["bob@example.org", "Bob Smith <bob@example.org>", "<carol@example.net>",
+             "bob@EXAMPLE.ORG", "dave+lists@x.org", "\"quoted local\"@example.com",
+             "eve@sub.example.co.uk", "frank@frop.example"]
+FOLDERS = ["INBOX", "inbox", "Work", "Lists/sieve", "Junk", "Archive.2024",
+           "Boîte", "Spam", "Lists.dovecot", "Folder With Spaces", "Inbox"]
+DECOYS = ["frop", "spam", "hello", "example.com", "alice", "XYZ", "nothing-here",
+          "Ünïcödé", "@", "a", "12", "0", "te\"st", "back\\slash"]
+MAILBOX_ARGS = ["Default", "inbox", "Archive", "INBOX"]
+
+
+class G:
+    """State while generating one script for one message."""
+
+    def __init__(self, rng, msg, active, own, envelope):
+        self.rng = rng
+        self.msg = msg
+        self.active = set(active)       # usable feature names ("core" included)
+        self.own = own                  # the family's feature (boosted)
+        self.requires = []
+        self.used = set()
+        self.env = envelope             # dict: from/to (effective envelope)
+        self.variables = []             # names set so far (variables ext)
+        self.match_vars = False         # a :matches test may have set ${1}
+        self.indent = rng.choice(["\t", "  ", "    "])
+        self.upper_idents = rng.random() < 0.04   # identifiers are case-insensitive
+        self.allow_numeric = True       # may require comparator-i;ascii-numeric
+
+    def require(self, cap):
+        if cap not in self.requires:
+            self.requires.append(cap)
+
+    def ident(self, s):
+        if self.upper_idents:
+            return s.upper() if s.isalpha() else s
+        return s
+
+    def tag(self, s):
+        return ":" + (s.upper() if self.upper_idents else s)
+
+    # -- pieces shared by tests -------------------------------------------
+
+    def comparator(self, match, allow_numeric=True):
+        r = self.rng.random()
+        if allow_numeric and self.allow_numeric and match in (None, "is") and r < 0.12:
+            self.require("comparator-i;ascii-numeric")
+            return "i;ascii-numeric"
+        if r < 0.35:
+            return "i;octet"
+        if r < 0.5:
+            return "i;ascii-casemap"
+        return None
+
+    def match_type(self):
+        return wchoice(self.rng, [(2, None), (3, "is"), (4, "contains"), (4, "matches")])
+
+    def tags(self, *parts):
+        """Render optional tags in a random order."""
+        items = [p for p in parts if p]
+        self.rng.shuffle(items)
+        return "".join(i + " " for i in items)
+
+    def cmp_tag(self, cmp):
+        if cmp is None:
+            return ""
+        return self.tag("comparator") + " " + q(cmp)
+
+    def keys(self, values, match, cmp):
+        rng = self.rng
+        n = wchoice(rng, [(7, 1), (2, 2), (1, 3)])
+        out = []
+        for _ in range(n):
+            if values and rng.random() < 0.6:
+                out.append(self.derive_key(rng.choice(values), match, cmp))
+            else:
+                out.append(self.decoy(match, cmp))
+        return out
+
+    def decoy(self, match, cmp):
+        rng = self.rng
+        if cmp == "i;ascii-numeric":
+            return rng.choice(["0", "5", "12", "007", "20", "99", "abc", ""])
+        d = rng.choice(DECOYS)
+        if match == "matches":
+            r = rng.random()
+            if r < 0.3:
+                return "*" + matches_escape(d) + "*"
+            if r < 0.4:
+                return rng.choice(["*", "?*", "*?", "??", "", "\\**", "*\\?"])
+            return matches_escape(d)
+        return d
+
+    def derive_key(self, value, match, cmp):
+        rng = self.rng
+        if cmp == "i;ascii-numeric":
+            digits = "".join(c for c in value if c.isdigit()) or "0"
+            return rng.choice([value, digits, "0" + digits, str(int(digits[:18]) + 1)])
+        if match in (None, "is"):
+            r = rng.random()
+            if r < 0.25:
+                return swapcase_some(rng, value)
+            if r < 0.3:
+                return value + "x"
+            return value
+        if match == "contains":
+            if not value or rng.random() < 0.04:
+                return ""
+            i = rng.randrange(len(value))
+            j = rng.randint(i + 1, min(len(value), i + 12))
+            k = value[i:j]
+            return swapcase_some(rng, k) if rng.random() < 0.25 else k
+        # matches: turn parts of the value into wildcards
+        if rng.random() < 0.08:
+            return "*"
+        out = []
+        i = 0
+        while i < len(value):
+            r = rng.random()
+            if r < 0.12:
+                j = min(len(value), i + rng.randint(1, 6))
+                out.append("*")
+                i = j
+            elif r < 0.2:
+                out.append("?")
+                i += 1
+            else:
+                out.append(matches_escape(value[i]))
+                i += 1
+        key = "".join(out)
+        return swapcase_some(rng, key) if rng.random() < 0.15 else key
+
+    def header_names(self, present_only=False):
+        rng = self.rng
+        pool = list(dict.fromkeys(self.msg.names)) or ["Subject"]
+        names = []
+        for _ in range(wchoice(rng, [(7, 1), (2, 2), (1, 3)])):
+            if not present_only and rng.random() < 0.2:
+                names.append(rng.choice(ABSENT_HEADERS))
+            else:
+                n = rng.choice(pool)
+                names.append(swapcase_some(rng, n) if rng.random() < 0.2 else n)
+        return names
+
+    def values_of(self, names):
+        vals = []
+        for n in names:
+            vals += self.msg.values.get(n.lower(), [])
+        return vals
+
+    def address_values(self, names, part):
+        vals = []
+        for n in names:
+            for local, domain in self.msg.addrs.get(n.lower(), []):
+                vals.append(address_part(local, domain, part))
+        return vals
+
+    # -- rendering ----------------------------------------------------------
+
+    def block(self, stmts, depth):
+        pad = self.indent * (depth + 1)
+        inner = "".join(pad + line + "\n" for s in stmts for line in s.split("\n"))
+        return "{\n" + inner + self.indent * depth + "}"
+
+
+def address_part(local, domain, part):
+    if part == "localpart":
+        return local
+    if part == "domain":
+        return domain
+    if part == "user":
+        return local.split("+")[0]
+    if part == "detail":
+        return local.split("+", 1)[1] if "+" in local else ""
+    return f"{local}@{domain}"
+
+
+# ---------------------------------------------------------------------------
+# Feature registry: tests and actions keyed by extension name.
+#
+# TESTS[name] / ACTIONS[name]: list of (weight, fn(g, depth) -> str)
+# SCENARIOS[name]: list of fn(g) -> (statements, note, expect, extra_args)
+# INVALID[name]: list of fn(g) -> (script_text_fragment, note)
+# DEPENDS[name]: other features that must also be enabled
+
+TESTS, ACTIONS, SCENARIOS, INVALID = {}, {}, {}, {}
+DEPENDS = {}
+KNOWN_EXTENSIONS = ["fileinto", "envelope", "imap4flags", "variables", "relational",
+                    "subaddress", "copy", "regex", "body", "mailbox"]
+
+
+def test_gen(feature, weight=1.0):
+    def deco(fn):
+        TESTS.setdefault(feature, []).append((weight, fn))
+        return fn
+    return deco
+
+
+def action_gen(feature, weight=1.0):
+    def deco(fn):
+        ACTIONS.setdefault(feature, []).append((weight, fn))
+        return fn
+    return deco
+
+
+def scenario(feature):
+    def deco(fn):
+        SCENARIOS.setdefault(feature, []).append(fn)
+        return fn
+    return deco
+
+
+def invalid(feature):
+    def deco(fn):
+        INVALID.setdefault(feature, []).append(fn)
+        return fn
+    return deco
+
+
+# --- core tests ----------------------------------------------------------
+
+@test_gen("core", 5)
+def t_header(g, depth):
+    match = g.match_type()
+    cmp = g.comparator(match)
+    names = g.header_names()
+    keys = g.keys(g.values_of(names), match, cmp)
+    if match == "matches":
+        g.match_vars = True
+    return (g.ident("header") + " " + g.tags(match and g.tag(match), g.cmp_tag(cmp))
+            + qlist(names, g.rng) + " " + qlist(keys, g.rng))
+
+
+@test_gen("core", 4)
+def t_address(g, depth):
+    rng = g.rng
+    match = g.match_type()
+    cmp = g.comparator(match)
+    part = wchoice(rng, [(3, None), (2, "all"), (3, "localpart"), (3, "domain")])
+    present = [n for n in ADDRESS_HEADERS if n in g.msg.addrs]
+    names = []
+    for _ in range(wchoice(rng, [(7, 1), (2, 2), (1, 3)])):
+        if present and rng.random() < 0.8:
+            n = rng.choice(present)
+        else:
+            n = rng.choice(ADDRESS_HEADERS)
+        names.append(swapcase_some(rng, n) if rng.random() < 0.15 else n)
+    keys = g.keys(g.address_values(names, part or "all"), match, cmp)
+    if match == "matches":
+        g.match_vars = True
+    return (g.ident("address") + " " + g.tags(part and g.tag(part), match and g.tag(match),
+                                               g.cmp_tag(cmp))
+            + qlist(names, rng) + " " + qlist(keys, rng))
+
+
+@test_gen("core", 1.5)
+def t_exists(g, depth):
+    return g.ident("exists") + " " + qlist(g.header_names(), g.rng)
+
+
+@test_gen("core", 1.5)
+def t_size(g, depth):
+    rng = g.rng
+    size = len(g.msg.raw)
+    r = rng.random()
+    if r < 0.55:
+        n = str(max(0, size + rng.choice([-100, -10, -1, 0, 0, 1, 10, 100])))
+    elif r < 0.8:
+        n = rng.choice(["0", "1", "1K", "2k", "10K", "1M", "100", "5000"])
+    else:
+        n = str(rng.randint(0, 20000))
+    return g.ident("size") + " " + g.tag(rng.choice(["over", "under"])) + " " + n
+
+
+@test_gen("core", 0.6)
+def t_truefalse(g, depth):
+    return g.ident(g.rng.choice(["true", "false"]))
+
+
+def gen_test(g, depth):
+    rng = g.rng
+    if depth < 3 and rng.random() < 0.25:
+        kind = rng.choice(["not", "allof", "anyof", "allof", "anyof"])
+        if kind == "not":
+            return g.ident("not") + " " + gen_test(g, depth + 1)
+        n = wchoice(rng, [(1, 1), (5, 2), (3, 3)])
+        subs = [gen_test(g, depth + 1) for _ in range(n)]
+        sep = rng.choice([", ", ",\n" + g.indent * (depth + 2)])
+        return g.ident(kind) + rng.choice(["(", " ("]) + sep.join(subs) + ")"
+    pool = []
+    for f in sorted(g.active):
+        boost = 3.0 if f == g.own and f != "core" else 1.0
+        pool += [(w * boost, (f, fn)) for w, fn in TESTS.get(f, [])]
+    f, fn = wchoice(rng, pool)
+    t = fn(g, depth)
+    if f != "core":
+        g.used.add(f)
+    return t
+
+
+# --- core actions ----------------------------------------------------------
+
+@action_gen("core", 2)
+def a_keep(g, depth):
+    return g.ident("keep") + ";"
+
+
+@action_gen("core", 2)
+def a_discard(g, depth):
+    return g.ident("discard") + ";"
+
+
+@action_gen("core", 1.5)
+def a_redirect(g, depth):
+    return g.ident("redirect") + " " + q(g.rng.choice(REDIRECTS)) + ";"
+
+
+@action_gen("fileinto", 4)
+def a_fileinto(g, depth):
+    g.require("fileinto")
+    return g.ident("fileinto") + " " + q(pick_folder(g)) + ";"
+
+
+def pick_folder(g):
+    rng = g.rng
+    r = rng.random()
+    if r < 0.03:
+        return "x" * 150           # printed truncated by sieve-test
+    if r < 0.05:
+        return ""
+    return rng.choice(FOLDERS)
+
+
+def gen_action(g, depth):
+    pool = []
+    for f in sorted(g.active):
+        boost = 3.0 if f == g.own and f != "core" else 1.0
+        pool += [(w * boost, (f, fn)) for w, fn in ACTIONS.get(f, [])]
+    f, fn = wchoice(g.rng, pool)
+    a = fn(g, depth)
+    if f != "core":
+        g.used.add(f)
+    return a
+
+
+def gen_if(g, depth):
+    rng = g.rng
+    out = g.ident("if") + " " + gen_test(g, 0) + " " + g.block(gen_stmts(g, depth + 1), depth)
+    for _ in range(wchoice(rng, [(6, 0), (3, 1), (1, 2)])):
+        out += ("\n" if rng.random() < 0.3 else " ") + g.ident("elsif") + " " + gen_test(g, 0) \
+            + " " + g.block(gen_stmts(g, depth + 1), depth)
+    if rng.random() < 0.25:
+        out += ("\n" if rng.random() < 0.3 else " ") + g.ident("else") + " " \
+            + g.block(gen_stmts(g, depth + 1), depth)
+    return out
+
+
+def gen_stmts(g, depth, lo=0, hi=2):
+    rng = g.rng
+    n = rng.randint(lo, hi) if depth else rng.randint(max(lo, 1), hi + 1)
+    stmts = []
+    for _ in range(n):
+        if depth < 2 and rng.random() < (0.8 if depth == 0 else 0.3):
+            stmts.append(gen_if(g, depth))
+        else:
+            stmts.append(gen_action(g, depth))
+    if rng.random() < 0.08:
+        pos = rng.randint(0, len(stmts))
+        stmts.insert(pos, g.ident("stop") + ";")
+    if rng.random() < 0.06:
+        stmts.insert(rng.randint(0, len(stmts)),
+                     rng.choice(["# a hash comment", "/* a bracket\n   comment */"]))
+    return stmts
+
+
+def render_script(g, stmts):
+    rng = g.rng
+    head = ""
+    if rng.random() < 0.1:
+        head = rng.choice(["# generated by difftest\n", "/* difftest */\n"])
+    if g.requires:
+        if len(g.requires) == 1 or rng.random() < 0.6:
+            head += g.ident("require") + " " + qlist(g.requires, rng) + ";\n"
+        else:
+            head += "".join(g.ident("require") + " " + q(r) + ";\n" for r in g.requires)
+    body = "\n".join(stmts)
+    if rng.random() < 0.1 and "#" not in body and "text:" not in body:
+        body = " ".join(body.split("\n"))  # all on one line
+    return (head + body + ("\n" if rng.random() < 0.95 else "")).encode()
+
+
+# ---------------------------------------------------------------------------
+# Envelope options
+
+def gen_envelope_args(rng, msg, heavy=False):
+    """Returns (args list, effective envelope dict)."""
+    args = []
+    env = {}
+    pf = 0.8 if heavy else 0.5
+    if rng.random() < pf:
+        a = gen_address(rng)
+        env["from"] = [a]
+        args += ["-f", f"{a[0]}@{a[1]}"]
+    else:
+        # sieve-test's default: Return-Path, Sender, From, sender@example.com
+        env["from"] = (msg.addrs.get("return-path") or msg.addrs.get("sender")
+                       or msg.addrs.get("from") or [("sender", "example.com")])[:1]
+    rcpt = None
+    if rng.random() < pf:
+        rcpt = gen_address(rng)
+        if heavy and rng.random() < 0.3:
+            rcpt = (rcpt[0].split("+")[0] + "+" + rng.choice(["tag", "x"]), rcpt[1])
+        args += ["-r", f"{rcpt[0]}@{rcpt[1]}"]
+    orig = None
+    if rng.random() < (0.35 if heavy else 0.15):
+        orig = gen_address(rng)
+        args += ["-a", f"{orig[0]}@{orig[1]}"]
+    to = orig or rcpt
+    # sieve-test's default: Envelope-To, To, recipient@example.com
+    env["to"] = [to] if to else (msg.addrs.get("envelope-to") or msg.addrs.get("to")
+                                 or [("recipient", "example.com")])[:1]
+    if rng.random() < 0.12:
+        args += ["-m", rng.choice(MAILBOX_ARGS)]
+    return args, env
+
+
+# --- envelope feature ----------------------------------------------------
+
+@test_gen("envelope", 3)
+def t_envelope(g, depth):
+    rng = g.rng
+    g.require("envelope")
+    match = g.match_type()
+    cmp = g.comparator(match)
+    part = wchoice(rng, [(3, None), (2, "all"), (3, "localpart"), (3, "domain")])
+    parts = rng.choice([["from"], ["to"], ["from"], ["to"], ["from", "to"], ["To"], ["FROM"]])
+    vals = []
+    for p in parts:
+        for local, domain in g.env.get(p.lower(), []):
+            vals.append(address_part(local, domain, part or "all"))
+    if match == "matches":
+        g.match_vars = True
+    return (g.ident("envelope") + " " + g.tags(part and g.tag(part), match and g.tag(match),
+                                                g.cmp_tag(cmp))
+            + qlist(parts, rng) + " " + qlist(g.keys(vals, match, cmp), rng))
+
+
+# ---------------------------------------------------------------------------
+# Scenarios: hand-shaped statement lists around a theme.  Each returns
+# (statements, note) and may touch g (requires); the pair's args come from
+# the family.
+
+@scenario("core")
+def sc_keep_variants(g):
+    rng = g.rng
+    stmts = rng.choice([
+        [], ["keep;"], ["keep;", "keep;"], ["discard;"], ["discard;", "keep;"],
+        ["keep;", "discard;"], ["discard;", "discard;"], ["stop;"], ["stop;", "discard;"],
+        ["keep;", "stop;", "discard;"], ["if false { discard; }"],
+        ["if true { stop; }", "discard;"], ["if true {}", "keep;"],
+        ["# only a comment"], ["/* only a comment */"],
+    ])
+    return stmts, "implicit/explicit keep and discard"
+
+
+@scenario("core")
+def sc_redirect_dups(g):
+    rng = g.rng
+    a = rng.choice(REDIRECTS)
+    stmts = rng.choice([
+        [f"redirect {q(a)};", f"redirect {q(a)};"],
+        ['redirect "bob@example.org";', 'redirect "bob@EXAMPLE.org";'],
+        ['redirect "bob@example.org";', 'redirect "Bob@example.org";'],
+        ['redirect "Bob <bob@example.org>";', 'redirect "<bob@example.org>";'],
+        [f"redirect {q(a)};", "keep;", f"redirect {q(a)};"],
+        [f"redirect {q(a)};", "discard;"],
+        ['redirect "a@x.org";', 'redirect "b@x.org";', 'redirect "c@x.org";', 'redirect "d@x.org";'],
+        ['redirect "a@x.org";', 'redirect "b@x.org";', 'redirect "c@x.org";',
+         'redirect "d@x.org";', 'redirect "a@x.org";'],
+    ])
+    return stmts, "redirect duplicates and limits"
+
+
+@scenario("core")
+def sc_strings(g):
+    rng = g.rng
+    stmts = rng.choice([
+        ['if header :contains "subject" text:\nfrop\n.\n{ discard; }'],
+        ['if header :is "subject" text: # comment\nHello frop\n.\n{ discard; }'],
+        ['if header :contains "subject" "\\f\\r\\o\\p" { discard; }'],
+        ['if header :matches "subject" "*\\"*" { discard; }'],
+        ['if header :matches "subject" "*\\\\*" { discard; }'],
+        ['if header :matches "subject" "\\*\\*\\**" { discard; }'],
+        ['if header :contains ["subject", "x-absent"] ["", "zz"] { discard; }'],
+        ['if header :matches "x-empty" "" { discard; }'],
+        ['if header :matches "x-empty" "?" { discard; } else { keep; }'],
+        ['if header :is "x-empty" "" { discard; }'],
+        ['if exists "x-empty" { discard; }'],
+        ['if anyof(exists "subject", exists "from") /* c */ { keep; } else { discard; }'],
+        ['If Header :Contains "Subject" "frop" { Discard; }'],
+        ['if header :contains :comparator "i;octet" "subject" "FROP" { discard; }'],
+        ['if header :contains "subject" "FROP" { discard; }'],
+        ['if header :contains "subject" "ü" { discard; }'],
+        ['if header :contains "subject" "Ü" { discard; }'],
+        ['if header :contains "subject" "é" { discard; }'],
+        ['if header :contains "x-raw-8bit" "été" { discard; }'],
+        ['if header :is "x-folded" "first part second part\tthird part" { discard; }'],
+        ['if header :contains "x-folded" "part second" { discard; }'],
+        ['if header :is "x-mixed-case" "Value With Spaces" { discard; }'],
+        ['if address :is :all "to" "undisclosed-recipients" { discard; }'],
+        ['if address :matches :localpart "from" "*" { discard; }'],
+        ['if address :domain :is "from" "EXAMPLE.COM" { discard; }'],
+        ['if address :is "from" "" { discard; }'],
+        ['if address :matches "cc" "*@*" { discard; }'],
+        ['if not address :all :contains ["to","cc"] "@" { discard; }'],
+    ])
+    return stmts, "strings, escapes, empty values and case"
+
+
+@scenario("core")
+def sc_numeric(g):
+    rng = g.rng
+    g.require("comparator-i;ascii-numeric")
+    k = rng.choice(["0", "5", "12", "007", "abc", "", "18446744073709551616", "99999999999999999999"])
+    stmts = [f'if header :is :comparator "i;ascii-numeric" "x-spam-score" {q(k)} {{ discard; }}']
+    if rng.random() < 0.4:
+        stmts.append('if header :comparator "i;ascii-numeric" "x-absent" "0" { keep; }')
+    return stmts, "i;ascii-numeric comparator"
+
+
+@scenario("fileinto")
+def sc_fileinto_dups(g):
+    rng = g.rng
+    g.require("fileinto")
+    f = rng.choice(FOLDERS)
+    stmts = rng.choice([
+        ["keep;", 'fileinto "INBOX";'], ['fileinto "INBOX";', "keep;"],
+        ["keep;", 'fileinto "inbox";'], ['fileinto "inbox";', 'fileinto "INBOX";'],
+        ["keep;", 'fileinto "Default";'], ['fileinto "Default";', "keep;"],
+        [f"fileinto {q(f)};", f"fileinto {q(f)};"],
+        [f"fileinto {q(f)};", "keep;"], [f"fileinto {q(f)};", "discard;"],
+        ["discard;", f"fileinto {q(f)};"],
+        [f"fileinto {q(f)};", "stop;", "keep;"],
+        [f"fileinto {q(f)};", 'redirect "bob@example.org";', f"fileinto {q(f)};",
+         'redirect "bob@example.org";'],
+        ['fileinto "A";', 'fileinto "a";'],
+        ['fileinto "Work";', 'if true { fileinto "Work"; keep; }'],
+        ['if false { fileinto "X"; }'],
+        ['fileinto "Lists/sieve";', 'fileinto "Lists.sieve";'],
+        ['fileinto "' + "y" * 130 + '";'],
+        ['fileinto "Ünïcödé/Ordner";'],
+        ['fileinto "tab\there";'],         # a real tab: printed as '?'
+        ['fileinto "a\\tb";'],             # an escaped 't': just "atb"
+    ])
+    return stmts, "fileinto duplicates, INBOX and implicit keep"
+
+
+@scenario("envelope")
+def sc_envelope(g):
+    rng = g.rng
+    g.require("envelope")
+    g.require("fileinto")
+    lines = []
+    for part in ["from", "to"]:
+        for ap in [":all", ":localpart", ":domain"]:
+            if rng.random() < 0.4:
+                lines.append(f'if envelope {ap} :matches "{part}" "*" {{ fileinto "{part}-{ap[1:]}"; }}')
+    if not lines:
+        lines.append('if envelope :matches "to" "*" { fileinto "to"; }')
+    return lines, "envelope parts under varied -f/-r/-a"
+
+
+# ---------------------------------------------------------------------------
+# Invalid scripts.  Each returns (bad statement, note); the statement is
+# inserted into an otherwise valid core script.  A function may instead
+# return ("!" + whole script, note) for script-level errors.
+
+CORE_BAD = [
+    ("frobnicate;", "unknown command"),
+    ('frob "x" :tag;', "unknown command with arguments"),
+    ('if frob "x" { keep; }', "unknown test"),
+    ('if header :contanis "subject" "x" { keep; }', "unknown tag"),
+    ('if address :domian "from" "x" { keep; }', "unknown tag"),
+    ('if size :above 10 { keep; }', "unknown tag"),
+    ('keep :copy;', "unknown tag on keep"),
+    ('if header :is 1 "x" { keep; }', "number where a string list is expected"),
+    ('if exists 5 { keep; }', "number where a string list is expected"),
+    ('if size :over "10" { keep; }', "string where a number is expected"),
+    ('redirect 5;', "number where a string is expected"),
+    ('redirect ["a@example.org"];', "string list where a string is expected"),
+    ('stop 1;', "argument to stop"),
+    ('discard "x";', "argument to discard"),
+    ('keep "INBOX";', "argument to keep"),
+    ('if header "subject" { keep; }', "missing key list"),
+    ('if header :is "subject" "a" "b" { keep; }', "too many arguments"),
+    ('if size 100 { keep; }', "size without :over/:under"),
+    ('if size :over :under 1 { keep; }', "size with both tags"),
+    ('if size :over 10X { keep; }', "bad number suffix"),
+    ('if size :under 99999999999999999999 { keep; }', "number overflow"),
+    ('if address :localpart :domain "from" "x" { keep; }', "two address parts"),
+    ('if header :is :contains "subject" "x" { keep; }', "two match types"),
+    ('if header :comparator "i;octet" :comparator "i;octet" "subject" "x" { keep; }',
+     "duplicate comparator"),
+    ('if header :comparator "i;frobnicate" "subject" "x" { keep; }', "unknown comparator"),
+    ('if header :comparator "i;ascii-numeric" "subject" "1" { keep; }',
+     "ascii-numeric without require"),
+    ('if address :is "subject" "x" { keep; }', "address test on a non-address header"),
+    ('if address :is "x-foo" "x" { keep; }', "address test on a non-address header"),
+    ('if not { keep; }', "not without a test"),
+    ('if anyof() { keep; }', "empty test list"),
+    ('if allof(true,) { keep; }', "trailing comma in a test list"),
+    ('if exists [] { keep; }', "empty string list"),
+    ('if true;', "if without a block"),
+    ('if { keep; }', "if without a test"),
+    ('if "true" { keep; }', "string where a test is expected"),
+    ('elsif true { keep; }', "elsif without if"),
+    ('else { keep; }', "else without if"),
+    ('if true { keep; } elsif { keep; }', "elsif without a test"),
+    ('true;', "test used as a command"),
+    ('if keep { discard; }', "command used as a test"),
+    ('redirect "foo";', "invalid redirect address"),
+    ('redirect "";', "empty redirect address"),
+    ('fileinto "Work";', "fileinto without require"),
+    ('if envelope :is "from" "x@example.org" { keep; }', "envelope without require"),
+    ('setflag "\\\\Seen";', "imap4flags command without require"),
+    ('if body :contains "x" { keep; }', "body test without require"),
+    ('vacation "gone";', "vacation without require"),
+    ('require "fileinto";', "require after other commands"),
+    ('if true { require "fileinto"; }', "require inside a block"),
+]
+
+
+@invalid("core")
+def inv_statement(g):
+    return g.rng.choice(CORE_BAD)
+
+
+@invalid("core")
+def inv_missing_semicolon(g):
+    rng = g.rng
+    a = rng.choice(["keep", "discard", 'redirect "bob@example.org"', "stop"])
+    follow = rng.choice(["keep;", "discard;", "}", "", 'if true { keep; }'])
+    if follow == "}":
+        return f"if true {{ {a} }}", "missing semicolon before }"
+    if follow == "":
+        return "!" + a + "\n", "missing semicolon at end of file"
+    return f"{a}\n{follow}", "missing semicolon"
+
+
+@invalid("core")
+def inv_structure(g):
+    return g.rng.choice([
+        ("!if true { keep;\n", "unterminated block"),
+        ("!if true { keep; }}\n", "unbalanced closing brace"),
+        ('!if header :is "subject" "unterminated { keep; }\n', "unterminated string"),
+        ("!keep; /* unterminated comment\n", "unterminated bracket comment"),
+        ('!require "x-unknown-extension";\nkeep;\n', "unknown capability"),
+        ('!require "FILEINTO";\nfileinto "x";\n', "capabilities are case-sensitive"),
+        ('!require [];\nkeep;\n', "empty require list"),
+        ('!require "comparator-i;ascii-numeric";\nif header :contains :comparator '
+         '"i;ascii-numeric" "x-spam-score" "1" { keep; }\n', "ascii-numeric with :contains"),
+        ('!require "comparator-i;ascii-numeric";\nif header :matches :comparator '
+         '"i;ascii-numeric" "x-spam-score" "1*" { keep; }\n', "ascii-numeric with :matches"),
+        ('!if header :contains "subject" text:\nfrop\n{ keep; }\n', "unterminated multi-line string"),
+        ('!keep;\n"stray string";\n', "stray string"),
+        ('!keep;;\n', "empty command"),
+        ('!if true { keep; } else { discard; } else { keep; }\n', "two else branches"),
+        ('!:is;\n', "tag as command"),
+    ])
+
+
+@invalid("fileinto")
+def inv_fileinto(g):
+    g.require("fileinto")
+    return g.rng.choice([
+        ("fileinto;", "fileinto without folder"),
+        ("fileinto 3;", "fileinto with a number"),
+        ('fileinto "a" "b";', "fileinto with two folders"),
+        ('fileinto ["a", "b"];', "fileinto with a string list"),
+        ('fileinto :copy "a";', "fileinto :copy without require copy"),
+        ('fileinto :create "a";', "fileinto :create without require mailbox"),
+        ('fileinto :flags "\\\\Seen" "a";', "fileinto :flags without require imap4flags"),
+    ])
+
+
+@invalid("envelope")
+def inv_envelope(g):
+    g.require("envelope")
+    return g.rng.choice([
+        ('if envelope :is "x-foo" "a" { keep; }', "unsupported envelope part"),
+        ('if envelope :is "from" { keep; }', "envelope without keys"),
+        ('if envelope "from" 1 { keep; }', "envelope with a number key"),
+        ('if envelope :user "to" "a" { keep; }', ":user without require subaddress"),
+        ('if envelope :count "eq" "to" "1" { keep; }', ":count without require relational"),
+    ])
+
+
+# ---------------------------------------------------------------------------
+# Optional extensions (gated).  Each contributes tests/actions/scenarios/
+# invalid statements under its own name.
+
+DEPENDS.update({
+    "fileinto": (), "envelope": ("fileinto",), "imap4flags": ("fileinto",),
+    "variables": ("fileinto",), "relational": ("fileinto",),
+    "subaddress": ("fileinto", "envelope"), "copy": ("fileinto",), "regex": ("fileinto",),
+    "body": ("fileinto",), "mailbox": ("fileinto",),
+})
+
+FLAGS = ["\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft", "$Label1",
+         "Junk", "NonJunk", "\\seen", "\\Seen \\Flagged", "$MDNSent"]
+
+
+def flag_list(g):
+    rng = g.rng
+    return qlist([rng.choice(FLAGS) for _ in range(wchoice(rng, [(6, 1), (3, 2), (1, 3)]))], rng)
+
+
+@action_gen("imap4flags", 3)
+def a_flags(g, depth):
+    rng = g.rng
+    g.require("imap4flags")
+    r = rng.random()
+    if r < 0.45:
+        cmd = rng.choice(["setflag", "addflag", "addflag", "removeflag"])
+        return f"{cmd} {flag_list(g)};"
+    if r < 0.75:
+        g.require("fileinto")
+        return f"fileinto :flags {flag_list(g)} {q(pick_folder(g))};"
+    return f"keep :flags {flag_list(g)};" if rng.random() < 0.8 else 'keep :flags "";'
+
+
+@test_gen("imap4flags", 2)
+def t_hasflag(g, depth):
+    g.require("imap4flags")
+    match = g.match_type()
+    cmp = g.comparator(match, allow_numeric=False)
+    return "hasflag " + g.tags(match and g.tag(match), g.cmp_tag(cmp)) + flag_list(g)
+
+
+@scenario("imap4flags")
+def sc_flags(g):
+    g.require("imap4flags")
+    g.require("fileinto")
+    return g.rng.choice([
+        ['setflag "\\\\Seen";', 'fileinto "X";', 'addflag "$Label1";', "keep;"],
+        ['fileinto "X";', 'setflag "\\\\Seen";'],
+        ['addflag ["\\\\Seen", "\\\\seen", "\\\\SEEN"];'],
+        ['setflag "a b  c";', 'removeflag "b";', "keep;"],
+        ['addflag "\\\\Flagged";', 'fileinto :flags "" "Y";'],
+        ['keep :flags "\\\\Deleted";', "keep;"],
+    ]), "imap4flags internal variable and :flags"
+
+
+@invalid("imap4flags")
+def inv_flags(g):
+    g.require("imap4flags")
+    # (hasflag without keys crashes sieve-test: see ORACLE_BUG_CASES)
+    return g.rng.choice([("setflag;", "setflag without flags"),
+                         ("addflag 1;", "addflag with a number"),
+                         ('if hasflag :is :contains "x" { keep; }', "two match types")])
+
+
+VARNAMES = ["a", "subject", "x_1", "Folder", "_n"]
+
+
+@action_gen("variables", 3)
+def a_set(g, depth):
+    rng = g.rng
+    g.require("variables")
+    name = rng.choice(VARNAMES)
+    # at most one modifier of each precedence level (two of the same
+    # level is a compile error)
+    mods = [m for m in (rng.choice([None, None, ":lower", ":upper"]),
+                        rng.choice([None, None, None, ":lowerfirst", ":upperfirst"]),
+                        rng.choice([None, None, None, ":quotewildcard"]),
+                        rng.choice([None, None, None, None, ":length"])) if m]
+    rng.shuffle(mods)
+    val = rng.choice(["Work", "frop*?", "MiXeD", "${subject}", "${1}", "x${a}y",
+                      "${unknown}", "", "${0}", "\\${a}", "Grüße"])
+    if name not in g.variables:
+        g.variables.append(name)
+    if rng.random() < 0.5 and g.variables:
+        g.require("fileinto")
+        return (f"set {' '.join(mods) + ' ' if mods else ''}{q(name)} {q(val)};\n"
+                f"fileinto {q('v-${' + rng.choice(g.variables) + '}')};")
+    return f"set {' '.join(mods) + ' ' if mods else ''}{q(name)} {q(val)};"
+
+
+@test_gen("variables", 2)
+def t_string(g, depth):
+    rng = g.rng
+    g.require("variables")
+    match = g.match_type()
+    src = rng.choice(["${a}", "${subject}", "${1}", "${0}", "x${a}"])
+    return f"string {g.tags(match and g.tag(match))}{q(src)} {q(rng.choice(['Work', '', 'frop*', 'x']))}"
+
+
+@scenario("variables")
+def sc_vars(g):
+    g.require("variables")
+    g.require("fileinto")
+    return g.rng.choice([
+        ['if header :matches "subject" "*" { set "s" "${1}"; }', 'fileinto "s-${s}";'],
+        ['if address :matches :domain "from" "*.*" { fileinto "d-${1}-${2}"; }'],
+        ['if header :matches "subject" "?*" { fileinto "first-${1}"; }'],
+        ['set :upper :lowerfirst "x" "hello";', 'fileinto "${x}";'],
+        ['set :length "n" "Grüße";', 'fileinto "n-${n}";'],
+        ['set "a" "A";', 'set "a" "${a}${a}";', 'fileinto "${a}";'],
+        ['if header :matches "from" "*" { fileinto "${0}"; }'],
+    ]), "variables and match values"
+
+
+@invalid("variables")
+def inv_vars(g):
+    g.require("variables")
+    return g.rng.choice([('set "a";', "set without value"),
+                         ('set "a b" "x";', "invalid variable name"),
+                         ('set :lower :upper "a" "x";', "conflicting modifiers")])
+
+
+RELOPS = ["gt", "ge", "lt", "le", "eq", "ne"]
+
+
+@test_gen("relational", 3)
+def t_relational(g, depth):
+    rng = g.rng
+    g.require("relational")
+    kind = rng.choice(["count", "value"])
+    op = rng.choice(RELOPS)
+    cmp = rng.choice(["i;ascii-numeric", "i;ascii-numeric", "i;octet", None])
+    if cmp == "i;ascii-numeric":
+        g.require("comparator-i;ascii-numeric")
+    if kind == "count":
+        key = str(rng.randint(0, 4))
+    else:
+        key = rng.choice(["5", "10", "12", "abc", "m", "0"])
+    test = rng.choice(["header", "address"])
+    names = g.header_names() if test == "header" else rng.sample(["to", "cc", "from"], rng.randint(1, 2))
+    return (f"{test} :{kind} {q(op)} {g.cmp_tag(cmp)} {qlist(names, rng)} {q(key)}"
+            .replace("  ", " "))
+
+
+@invalid("relational")
+def inv_relational(g):
+    g.require("relational")
+    return g.rng.choice([('if header :count "foo" "to" "1" { keep; }', "unknown relational op"),
+                         ('if header :value "gt" :count "ge" "to" "1" { keep; }',
+                          "two relational match types")])
+
+
+@test_gen("subaddress", 3)
+def t_subaddress(g, depth):
+    rng = g.rng
+    g.require("subaddress")
+    part = rng.choice(["user", "detail"])
+    match = g.match_type()
+    names = [rng.choice(["to", "from", "cc"])]
+    vals = g.address_values(names, part)
+    return (f"address :{part} {g.tags(match and g.tag(match))}{qlist(names, rng)} "
+            f"{qlist(g.keys(vals, match, None), rng)}")
+
+
+@scenario("subaddress")
+def sc_subaddress(g):
+    g.require("subaddress")
+    g.require("envelope")
+    g.require("fileinto")
+    return g.rng.choice([
+        ['if envelope :detail "to" "*" { fileinto "d"; }'],
+        ['if envelope :detail :matches "to" "*" { fileinto "d"; }'],
+        ['if address :detail "to" "" { fileinto "empty-detail"; }'],
+        ['if address :user :is "to" "user" { fileinto "u"; }'],
+        ['if not address :detail :matches "to" "*" { fileinto "no-detail"; }'],
+    ]), "subaddress :user/:detail"
+
+
+@action_gen("copy", 3)
+def a_copy(g, depth):
+    rng = g.rng
+    g.require("copy")
+    if rng.random() < 0.5:
+        g.require("fileinto")
+        return f"fileinto :copy {q(pick_folder(g))};"
+    return f"redirect :copy {q(rng.choice(REDIRECTS))};"
+
+
+@invalid("copy")
+def inv_copy(g):
+    g.require("copy")
+    return g.rng.choice([("keep :copy;", ":copy on keep"), ('discard :copy;', ":copy on discard")])
+
+
+REGEXES = ["^hel+o", "fr[o0]p", "^$", ".*", "^[A-Z]", "(re|fwd):", "[0-9]{4,}",
+           "example\\.(com|org)$", "^(.*)@(.*)$", "x|y|z", "\\[sieve\\]"]
+
+
+@test_gen("regex", 3)
+def t_regex(g, depth):
+    rng = g.rng
+    g.require("regex")
+    cmp = rng.choice([None, "i;octet", "i;ascii-casemap"])
+    if rng.random() < 0.6:
+        return f"header :regex {g.cmp_tag(cmp)} {qlist(g.header_names(), rng)} {q(rng.choice(REGEXES))}".replace("  ", " ")
+    return f"address :regex {q(rng.choice(['from', 'to']))} {q(rng.choice(REGEXES))}"
+
+
+@invalid("regex")
+def inv_regex(g):
+    g.require("regex")
+    return g.rng.choice([('if header :regex "subject" "(" { keep; }', "invalid regex"),
+                         ('if header :regex "subject" "[a-" { keep; }', "invalid regex")])
+
+
+@test_gen("body", 3)
+def t_body(g, depth):
+    rng = g.rng
+    g.require("body")
+    transform = rng.choice(["", ":raw ", ":text ", ':content "text" ', ':content ["text/plain", "multipart"] '])
+    match = rng.choice(["contains", "contains", "matches", "is"])
+    words = [w for w in g.msg.body_text.split() if w] or ["frop"]
+    key = rng.choice(words + ["frop", "Grüße", "html", ""])
+    if match == "matches":
+        key = "*" + matches_escape(key) + "*"
+    return f"body {transform}:{match} {q(key)}"
+
+
+@invalid("body")
+def inv_body(g):
+    g.require("body")
+    return g.rng.choice([('if body :content { keep; }', ":content without types"),
+                         ('if body :raw :text "x" { keep; }', "two transforms")])
+
+
+@action_gen("mailbox", 3)
+def a_create(g, depth):
+    g.require("mailbox")
+    g.require("fileinto")
+    return f"fileinto :create {q(pick_folder(g))};"
+
+
+@test_gen("mailbox", 1)
+def t_mailboxexists(g, depth):
+    g.require("mailbox")
+    return f"mailboxexists {qlist([g.rng.choice(['INBOX', 'NoSuchFolder'])], g.rng)}"
+
+
+@invalid("mailbox")
+def inv_mailbox(g):
+    g.require("mailbox")
+    return g.rng.choice([("if mailboxexists { keep; }", "mailboxexists without names"),
+                         ("fileinto :create;", "fileinto :create without folder")])
+
+
+# ---------------------------------------------------------------------------
+# Families
+
+@dataclass
+class Family:
+    name: str
+    needs: tuple         # extensions that must be enabled
+    share: float         # pairs = ceil(count * share)
+    features: tuple      # features usable by the random script generator
+    kind: str = "random"  # random / invalid / runtime / oraclebug
+
+
+BASE_FAMILIES = [
+    Family("core", (), 0.34, ("core",)),
+    Family("fileinto", ("fileinto",), 0.22, ("core", "fileinto")),
+    Family("envelope", ("envelope", "fileinto"), 0.14, ("core", "fileinto", "envelope")),
+    Family("invalid", (), 0.22, ("core",), "invalid"),
+    Family("runtime", ("fileinto",), 0.08, ("core", "fileinto"), "runtime"),
+    Family("oraclebug", (), 0.0, ("core",), "oraclebug"),
+]
+EXT_SHARE = 0.10
+EXT_FAMILIES = [Family(e, (e,) + DEPENDS[e], EXT_SHARE, ("core",) + DEPENDS[e] + (e,))
+                for e in KNOWN_EXTENSIONS if e not in ("fileinto", "envelope")]
+ALL_FAMILIES = BASE_FAMILIES + EXT_FAMILIES
+
+
+def enabled_extensions(path=ENABLED_FILE, env=None):
+    env = os.environ if env is None else env
+    spec = env.get("DIFFTEST_EXTENSIONS")
+    if spec is not None:
+        names = spec.replace(",", " ").split()
+        if names == ["all"]:
+            return list(KNOWN_EXTENSIONS)
+    else:
+        names = []
+        if Path(path).exists():
+            for line in Path(path).read_text().splitlines():
+                line = line.split("#", 1)[0].strip()
+                if line:
+                    names.append(line)
+    unknown = [n for n in names if n not in KNOWN_EXTENSIONS]
+    if unknown:
+        raise ValueError(f"unknown extension(s) in the enabled list: {unknown}; "
+                         f"known: {KNOWN_EXTENSIONS}")
+    return names
+
+
+def family_counts(count, enabled):
+    out = []
+    for fam in ALL_FAMILIES:
+        if not all(n in enabled for n in fam.needs):
+            continue
+        if fam.kind == "oraclebug":
+            n = len(ORACLE_BUG_CASES)
+        else:
+            n = math.ceil(count * fam.share)
+        out.append((fam, n))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Pair construction per family kind
+
+def make_random(fam, rng, seed, index):
+    own = fam.name if fam.name not in ("core",) else "core"
+    msg = gen_message(rng, want_multipart=(own == "body"), plus_addresses=(own == "subaddress"))
+    args, env = gen_envelope_args(rng, msg, heavy=own in ("envelope", "subaddress"))
+    g = G(rng, msg, fam.features, own, env)
+    expect, exts_note = OK, ""
+    r = rng.random()
+    inv_pool = INVALID.get(own, []) if own != "core" else []
+    if inv_pool and r < 0.12:
+        # an invalid statement specific to this feature
+        bad, note = rng.choice(inv_pool)(g)
+        stmts = gen_stmts(g, 0, 0, 2)
+        stmts.insert(rng.randint(0, len(stmts)), bad)
+        return g, stmts, f"invalid: {note}", COMPILE_FAIL, args, msg
+    if SCENARIOS.get(own) and r < 0.3:
+        stmts, note = rng.choice(SCENARIOS[own])(g)
+        if own != "core":
+            g.used.add(own)
+        return g, list(stmts), "scenario: " + note, OK, args, msg
+    stmts = gen_stmts(g, 0)
+    if own != "core" and own not in g.used:
+        # make sure the family's own feature appears at least once
+        if TESTS.get(own) and (not ACTIONS.get(own) or rng.random() < 0.5):
+            fn = wchoice(rng, TESTS[own])
+            stmts.insert(rng.randint(0, len(stmts)),
+                         "if " + fn(g, 0) + " " + g.block(gen_stmts(g, 1, 1, 2), 0))
+        else:
+            fn = wchoice(rng, ACTIONS[own])
+            stmts.insert(rng.randint(0, len(stmts)), fn(g, 0))
+        g.used.add(own)
+    return g, stmts, "random " + own + exts_note, expect, args, msg
+
+
+def make_invalid(fam, rng, seed, index, enabled):
+    msg = gen_message(rng)
+    args, env = gen_envelope_args(rng, msg)
+    # invalid statements of the base families only, so that enabling an
+    # optional extension never changes these pairs
+    pools = ["core", "core", "core", "fileinto", "envelope"]
+    feats = ("core",)
+    g = G(rng, msg, feats, "core", env)
+    g.allow_numeric = False     # "ascii-numeric without require" must stay invalid
+    pool = rng.choice(pools)
+    gen = rng.choice(INVALID[pool])
+    bad, note = gen(g)
+    if bad.startswith("!"):
+        return g, None, bad[1:], "invalid: " + note, args, msg
+    stmts = gen_stmts(g, 0, 0, 2)
+    if bad.startswith(("require", "elsif", "else")):
+        # must follow a command that is neither a comment nor an if
+        stmts.insert(rng.randint(0, len(stmts)), "keep;\n" + bad)
+    elif "at end of file" in note:
+        stmts.append(bad)
+    else:
+        stmts.insert(rng.randint(0, len(stmts)), bad)
+    return g, stmts, None, "invalid: " + note, args, msg
+
+
+def make_runtime(fam, rng, seed, index):
+    msg = gen_message(rng)
+    args, env = gen_envelope_args(rng, msg)
+    g = G(rng, msg, fam.features, "core", env)
+    kind = rng.choice(["redirects", "redirects", "actions", "actions", "under-limit", "dead-branch"])
+    stmts = []
+    if kind == "redirects":
+        n = rng.randint(5, 7)
+        addrs = [f"r{i}@example.org" for i in range(n)]
+        stmts = [f"redirect {q(a)};" for a in addrs]
+        if rng.random() < 0.5:
+            stmts.insert(rng.randint(0, len(stmts)), f"redirect {q(addrs[0])};")
+        if rng.random() < 0.4:
+            stmts = ["if true " + g.block(stmts, 0)]
+        expect, note = RUNTIME_FAIL, f"{n} distinct redirects (limit 4)"
+    elif kind == "actions":
+        g.require("fileinto")
+        n = rng.randint(33, 36)
+        stmts = [f'fileinto "f{i}";' for i in range(n - 1)]
+        stmts.append(rng.choice(["keep;", 'redirect "a@example.org";', 'fileinto "last";']))
+        expect, note = RUNTIME_FAIL, f"{n} actions (limit 32)"
+    elif kind == "under-limit":
+        g.require("fileinto")
+        n = 31
+        stmts = [f'fileinto "f{i}";' for i in range(n)]
+        stmts += ['fileinto "f0";', "keep;"] if rng.random() < 0.5 else \
+            ['redirect "a@example.org";', 'redirect "a@example.org";']
+        expect, note = OK, "exactly 32 actions after merging duplicates"
+    else:
+        stmts = [f'redirect "r{i}@example.org";' for i in range(6)]
+        stmts = ["if false " + g.block(stmts, 0), "keep;"]
+        expect, note = OK, "over-limit redirects in a branch never taken"
+    if kind == "actions" and rng.random() < 0.3:
+        rng.shuffle(stmts)
+    return g, stmts, note, expect, args, msg
+
+
+# Scripts that crash sieve-test 0.5.19, so the oracle cannot judge them.
+# (requires, statement).  Append only: the index is part of the pair id.
+ORACLE_BUG_CASES = [
+    # a :matches key that ends in a lone backslash trips an assertion in
+    # mcht-matches.c (_scan_key_section) once a value is matched
+    ((), 'if header :matches "Subject" "\\\\" { discard; }'),
+    ((), 'if header :matches "Subject" "fr\\\\" { discard; }'),
+    ((), 'if header :matches ["X-Absent", "Subject"] ["x", "*\\\\"] { discard; }'),
+    ((), 'if address :matches "From" "alice\\\\" { discard; }'),
+    ((), 'if not header :matches "subject" "?\\\\" { keep; } else { discard; }'),
+    # hasflag without a key list: the compiler segfaults (exit 139)
+    (("imap4flags",), 'if hasflag { keep; }'),
+    (("imap4flags",), 'if hasflag :is { discard; }'),
+]
+
+
+def make_oraclebug(fam, rng, seed, index):
+    msg = gen_message(rng)
+    # make sure the headers exist, otherwise no comparison happens
+    hdr = b"From: alice@example.com\nSubject: frop test\n"
+    if b"\r\n" in msg.raw:
+        hdr = hdr.replace(b"\n", b"\r\n")
+    msg.raw = hdr + msg.raw
+    g = G(rng, msg, fam.features, "core", {})
+    reqs, stmt = ORACLE_BUG_CASES[index - 1]
+    for r in reqs:
+        g.require(r)
+    note = "sieve-test 0.5.19 crashes: " + ("hasflag without keys" if "hasflag" in stmt
+                                            else "trailing \\ in a :matches key")
+    return g, [stmt], note, ORACLE_CRASH, [], msg
+
+
+def make_pair(fam, seed, index, enabled):
+    rng = random.Random(f"difftest:{seed}:{fam.name}:{index}")
+    pid = f"s{seed}-{fam.name}-{index:04d}"
+    exclude = ""
+    if fam.kind == "random":
+        g, stmts, note, expect, args, msg = make_random(fam, rng, seed, index)
+        script = render_script(g, stmts)
+        if fam.name == "variables" and expect == OK:
+            expect = OK_OR_RUNTIME
+    elif fam.kind == "invalid":
+        g, stmts, whole, note, args, msg = make_invalid(fam, rng, seed, index, enabled)
+        expect = COMPILE_FAIL
+        script = whole.encode() if whole is not None else render_script(g, stmts)
+    elif fam.kind == "runtime":
+        g, stmts, note, expect, args, msg = make_runtime(fam, rng, seed, index)
+        script = render_script(g, stmts)
+    else:
+        g, stmts, note, expect, args, msg = make_oraclebug(fam, rng, seed, index)
+        script = render_script(g, stmts)
+        exclude = note
+    return Pair(id=pid, family=fam.name, index=index, script=script, message=msg.raw,
+                args=list(args), expect=expect, note=note, exts=tuple(g.requires),
+                exclude=exclude)
+
+
+def generate(seed=None, count=None, enabled=None):
+    """All pairs for the seed/count/enabled set, in a stable order."""
+    if seed is None:
+        seed = int(os.environ.get("DIFFTEST_SEED", DEFAULT_SEED))
+    if count is None:
+        count = int(os.environ.get("DIFFTEST_COUNT", DEFAULT_COUNT))
+    if enabled is None:
+        enabled = enabled_extensions()
+    pairs = []
+    for fam, n in family_counts(count, enabled):
+        for i in range(1, n + 1):
+            pairs.append(make_pair(fam, seed, i, enabled))
+    return pairs
+
+
+# ---------------------------------------------------------------------------
+# Command line
+
+def show_bytes(b):
+    return b.decode("utf-8", "backslashreplace")
+
+
+def describe(p, max_message_lines=None):
+    out = [f"== {p.id}  [{p.fingerprint}]  expect={p.expect}  {p.note}"]
+    if p.exclude:
+        out.append(f"   excluded: {p.exclude}")
+    out.append("   args: " + (" ".join(repr(a) if " " in a else a for a in p.args) or "(none)"))
+    out.append("-- script:")
+    out.append(show_bytes(p.script).rstrip("\n"))
+    out.append("-- message:")
+    msg = show_bytes(p.message).replace("\r\n", "\u240d\n").rstrip("\n").split("\n")
+    if max_message_lines is not None and len(msg) > max_message_lines:
+        msg = msg[:max_message_lines] + [f"[... {len(msg) - max_message_lines} more lines]"]
+    out += msg
+    return "\n".join(out)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--count", type=int, default=None)
+    ap.add_argument("--extensions", default=None,
+                    help="override the enabled extensions (comma separated, or 'all')")
+    ap.add_argument("--list", action="store_true", help="one line per pair")
+    ap.add_argument("--show", metavar="ID_GLOB", help="print matching pairs in full")
+    ap.add_argument("--dump", metavar="DIR", help="write <id>.sieve, <id>.eml, <id>.args")
+    a = ap.parse_args(argv)
+    enabled = None
+    if a.extensions is not None:
+        enabled = enabled_extensions(env={"DIFFTEST_EXTENSIONS": a.extensions})
+    pairs = generate(a.seed, a.count, enabled)
+    if a.show:
+        import fnmatch
+        for p in pairs:
+            if fnmatch.fnmatch(p.id, a.show):
+                print(describe(p))
+        return 0
+    if a.dump:
+        d = Path(a.dump)
+        d.mkdir(parents=True, exist_ok=True)
+        for p in pairs:
+            (d / f"{p.id}.sieve").write_bytes(p.script)
+            (d / f"{p.id}.eml").write_bytes(p.message)
+            (d / f"{p.id}.args").write_text("\n".join(p.args) + ("\n" if p.args else ""))
+        print(f"wrote {len(pairs)} pairs to {d}")
+        return 0
+    if a.list:
+        for p in pairs:
+            print(f"{p.id}  {p.fingerprint}  {p.expect:12s}  {p.note}")
+    by_fam = {}
+    for p in pairs:
+        by_fam.setdefault(p.family, []).append(p)
+    print(f"{len(pairs)} pairs: " + ", ".join(f"{k} {len(v)}" for k, v in by_fam.items()),
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
