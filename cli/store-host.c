@@ -1,7 +1,5 @@
 /* store-host.c: a Maildir-backed store for the CLI's hosts (`tamis test -e`
- * and the testsuite).  Mailboxes are created on first delivery, as
- * Dovecot's lda_mailbox_autocreate does, since these stores are the
- * user's own or throw-away. */
+ * and the testsuite). */
 #include "cli/cli.h"
 #include "storage/maildir.h"
 #include <stdlib.h>
@@ -48,10 +46,15 @@ int cli_store_deliver(void *ctx, const char *mailbox, bool create, const struct 
 		      const char *const *flags, size_t nflags, const char **error_r)
 {
 	struct cli_store *s = ctx;
-	const char *err;
-	if (maildir_mailbox_exists(s->md, mailbox, &err) == 0 &&
-	    maildir_mailbox_create(s->md, mailbox, error_r) < 0)
-		return -1;
+	/* Only :create makes a missing mailbox (RFC 5490 section 3.2); without
+	   it the store fails and the engine falls back to keep, as Dovecot's
+	   default lda_mailbox_autocreate=no does. */
+	if (create) {
+		const char *err;
+		if (maildir_mailbox_exists(s->md, mailbox, &err) == 0 &&
+		    maildir_mailbox_create(s->md, mailbox, error_r) < 0)
+			return -1;
+	}
 	const char *fn;
 	return maildir_deliver(s->md, mailbox, msg->data, msg->size, flags, nflags, &fn, error_r);
 }

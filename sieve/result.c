@@ -171,9 +171,32 @@ static void print_flags(const struct sieve_action *act, struct strbuf *out)
 	strbuf_putc(out, '\n');
 }
 
+/* As Pigeonhole's str_sanitize(): control characters become '?', and a
+ * name longer than 128 characters is cut (at a character boundary) with
+ * "..." appended. */
+static void print_sanitized(struct strbuf *out, const char *s, size_t max)
+{
+	size_t chars = 0;
+	for (const char *p = s; *p != '\0'; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			chars++;
+	size_t keep = chars > max ? max - 3 : chars;
+	size_t n = 0;
+	for (size_t i = 0; s[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if ((c & 0xc0) != 0x80 && n++ == keep)
+			break;
+		strbuf_putc(out, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
+	}
+	if (chars > max)
+		strbuf_puts(out, "...");
+}
+
 static void store_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
 {
-	strbuf_printf(out, " * store message in folder: %s\n", act->mailbox);
+	strbuf_puts(out, " * store message in folder: ");
+	print_sanitized(out, act->mailbox, 128);
+	strbuf_putc(out, '\n');
 	print_flags(act, out);
 	if (act->special_use != NULL)
 		strbuf_printf(out, "        + use mailbox with special-use flag `%s' instead if accessible\n",

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const type_names[] = { "none", "number", "string", "string list", "tag" };
+/* Pigeonhole names argument types with their article ("a string list"),
+ * and the conformance suite matches on that wording. */
+static const char *const type_names[] = { "none", "a number", "a string", "a string list", "a tag" };
 
 static const char *ast_arg_type_name(const struct ast_arg *a)
 {
@@ -29,12 +31,12 @@ static const char *ast_arg_type_name(const struct ast_arg *a)
 static const char *argtype_name(unsigned types)
 {
 	if (types & SV_AT_STRLIST)
-		return "string list";
+		return type_names[3];
 	if (types & SV_AT_STRING)
-		return "string";
+		return type_names[2];
 	if (types & SV_AT_NUMBER)
-		return "number";
-	return "none";
+		return type_names[1];
+	return type_names[0];
 }
 
 static const char *kind_name(enum ast_node_kind k)
@@ -843,7 +845,7 @@ static int validate_block(struct sieve_validator *v, struct ast_node *first, int
 	int ret = 0;
 	struct sieve_cmd *prev = NULL;
 	for (struct ast_node *n = first; n != NULL; n = n->next) {
-		if (n->parent == NULL && !v->finished_require && strcmp(n->ident, "require") != 0)
+		if (n->parent == NULL && !v->finished_require && strcasecmp(n->ident, "require") != 0)
 			v->finished_require = true;
 		struct sieve_cmd *c = validate_context(v, n);
 		if (c == NULL) {

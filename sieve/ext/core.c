@@ -118,7 +118,14 @@ static int redirect_execute(struct sieve_runtime *rt, const struct sieve_exec_ar
 		return SIEVE_FAILURE;
 	}
 	struct sieve_action *act = sieve_action_new(rt, &sieve_act_redirect, a);
-	act->address = arena_strdup(rt->result->arena, norm);
+	/* Domains are case-insensitive: keep them in lower case so that
+	   duplicates are found and the output is stable. */
+	char *addr_copy = arena_strdup(rt->result->arena, norm);
+	char *at = strrchr(addr_copy, '@');
+	for (char *d = at; d != NULL && *d != '\0'; d++)
+		if (*d >= 'A' && *d <= 'Z')
+			*d = (char)(*d + 32);
+	act->address = addr_copy;
 	act->copy = sieve_args_tag(a, "copy") != NULL;
 	if (sieve_result_add(rt, a, act, !act->copy) < 0)
 		return SIEVE_FAILURE;

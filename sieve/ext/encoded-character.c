@@ -52,7 +52,7 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 		return 0;
 	}
 	struct strbuf tmp = STRBUF_INIT;
-	bool any = false;
+	bool any = false, bad = false;
 	for (;;) {
 		while (q < end && is_blank(*q))
 			q++;
@@ -84,17 +84,17 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 			}
 		} else {
 			unsigned long cp = 0;
-			bool over = false;
 			for (const char *d = s; d < q; d++) {
 				if (cp > 0x10ffff)
-					over = true;
-				else
-					cp = cp * 16 + (unsigned long)hexval(*d);
+					break;   /* already invalid; stop growing */
+				cp = cp * 16 + (unsigned long)hexval(*d);
 			}
-			if (over || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-				*bad_cp = true;
-				strbuf_free(&tmp);
-				return -1;
+			/* An invalid code point is only an error once the
+			   encoding is known to be complete (closing brace):
+			   "${unicode:200000" is plain text. */
+			if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+				bad = true;
+				continue;
 			}
 			char u[4];
 			strbuf_append(&tmp, u, put_utf8(u, cp));
@@ -102,6 +102,11 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 		any = true;
 	}
 	(void)any;
+	if (bad) {
+		*bad_cp = true;
+		strbuf_free(&tmp);
+		return -1;
+	}
 	strbuf_append(out, tmp.data ? tmp.data : "", tmp.len);
 	strbuf_free(&tmp);
 	return (long)(q + 1 - p);

@@ -12,10 +12,6 @@ bool sieve_mailbox_name_valid(const char *name, size_t len, const char **why_r)
 		*why_r = "invalid utf-8";
 		return false;
 	}
-	if (len == 0) {
-		*why_r = "empty name";
-		return false;
-	}
 	if (memchr(name, '\0', len) != NULL) {
 		*why_r = "contains NUL";
 		return false;
