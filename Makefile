@@ -68,13 +68,30 @@ conformance: $(BUILD)/tamis
 asan:
 	$(MAKE) BUILD=build-asan CC=clang OPT=-O1 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-FUZZ_TARGETS = $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
-fuzz:
-	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libtamis.a
-	@mkdir -p build-fuzz/fuzz
-	@for f in fuzz/fuzz_*.c; do n=$$(basename $$f .c); \
-	  echo clang -std=c17 -D_GNU_SOURCE -g -O1 -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$n $$f build-fuzz/libtamis.a -lm; \
-	  clang -std=c17 -D_GNU_SOURCE -g -O1 -I. -Ibuild-fuzz/gen -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz/$$n $$f build-fuzz/libtamis.a -lm || exit 1; done
+# Fuzzers (fuzz/README.md): fuzz/fuzz_*.c, each linked with libFuzzer,
+# ASan and UBSan against build-fuzz/libtamis.a.  UBSan findings abort (no
+# recovery) so that libFuzzer records them as crashes.
+FUZZ_SAN   = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_FLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wshadow -Wstrict-prototypes -I. -Ibuild-fuzz/gen
+FUZZ_SRC   = $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN   = $(patsubst fuzz/%.c,build-fuzz/fuzz/%,$(FUZZ_SRC))
+.PHONY: fuzz-lib fuzz-smoke fuzz-run
+fuzz: $(FUZZ_BIN)
+fuzz-lib:
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" build-fuzz/libtamis.a
+build-fuzz/fuzz/%: fuzz/%.c fuzz/fuzz-common.h fuzz-lib
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< build-fuzz/libtamis.a -lm
+
+# ~20 s per fuzzer over (a copy of) its committed corpus: for CI.
+fuzz-smoke: fuzz
+	fuzz/run.sh smoke
+
+# The long run: both engine fuzzers in parallel for FUZZ_TIME seconds
+# (default 600), seeded with fuzz/corpus and seeds generated at run time.
+fuzz-run: fuzz $(BUILD)/tamis
+	TAMIS=$(BUILD)/tamis fuzz/run.sh long
 
 bench: $(BUILD)/tamis
 	$(PYTHON) bench/run.py --tamis $(BUILD)/tamis

@@ -11,12 +11,27 @@ int cli_compile(int argc, char **argv);
 int cli_dump(int argc, char **argv);
 int cli_test(int argc, char **argv);
 int cli_testsuite(int argc, char **argv);
+/* Hidden: in-process compile and run throughput for bench/run.py. */
+int cli_bench(int argc, char **argv);
 
 /* Reads a whole file (bounded); -1 with errno on failure. */
 int cli_read_file(const char *path, struct strbuf *out, size_t max);
 /* "dir/name.sieve" -> "name" (malloc'd). */
 char *cli_script_name(const char *path);
 void cli_print_diags(const struct diag_list *d, FILE *f);
+/* include's script locations for the CLI, as sieve-test finds them:
+ * :personal from the settings (sieve, sieve_dir), else ~/sieve when that
+ * folder exists, else the folder of the main script; :global from
+ * sieve_global / sieve_global_dir.  cli_include_init fills h (a compile
+ * host: only include_load) with ci as its context. */
+struct cli_include {
+	const struct sieve_config *cfg;
+	char *script_dir;
+	char *path;                  /* last script found */
+};
+void cli_include_init(struct cli_include *ci, struct sieve_host *h, const struct sieve_config *cfg,
+		      const char *script_path);
+void cli_include_free(struct cli_include *ci);
 /* Parses "-x ext,ext" style and "-o key=value" into cfg. */
 int cli_config_option(struct sieve_config *cfg, const char *kv);
 

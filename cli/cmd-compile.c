@@ -51,10 +51,15 @@ int cli_compile(int argc, char **argv)
 	}
 	char *name = cli_script_name(path);
 	struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin };
+	struct cli_include ci;
+	struct sieve_host ihost;
+	cli_include_init(&ci, &ihost, cfg, path);
+	p.host = &ihost;
 	struct diag_list d;
 	diag_init(&d);
 	d.max_items = 0;
 	struct sieve_binary *b = sieve_compile(src.data, src.len, &p, &d);
+	cli_include_free(&ci);
 	cli_print_diags(&d, stderr);
 	if (b != NULL) {
 		char *bpath = out != NULL ? strdup(out) : sieve_binary_path_for(path);
@@ -105,9 +110,14 @@ int cli_dump(int argc, char **argv)
 	} else {
 		char *name = cli_script_name(path);
 		struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin };
+		struct cli_include ci;
+		struct sieve_host ihost;
+		cli_include_init(&ci, &ihost, cfg, path);
+		p.host = &ihost;
 		struct diag_list d;
 		diag_init(&d);
 		b = sieve_compile(src.data, src.len, &p, &d);
+		cli_include_free(&ci);
 		cli_print_diags(&d, stderr);
 		diag_free(&d);
 		free(name);

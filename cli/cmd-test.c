@@ -6,12 +6,16 @@
 #include "sieve/engine.h"
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static int print_send(void *ctx, const struct sieve_outgoing *o, const char **error_r)
 {
+	/* As sieve-test: the envelope sender goes to the log (stderr). */
+	fprintf(stderr, "tamis: sending message from <%s>\n", o->env_from != NULL ? o->env_from : "");
 	for (size_t i = 0; i < o->nrcpts; i++)
 		printf("\nRECIPIENT: %s\n", o->rcpts[i]);
 	printf("START MESSAGE:\n%.*sEND MESSAGE\n", (int)o->len, o->data);
@@ -21,6 +25,53 @@ static int print_send(void *ctx, const struct sieve_outgoing *o, const char **er
 static time_t host_now(void *ctx)
 {
 	return time(NULL);
+}
+
+/* The host context: the Maildir (with -e) and duplicate tracking, kept in
+ * memory for this one run (sieve-test keeps none either). */
+struct test_host {
+	struct cli_store *store;
+	struct test_dup {
+		unsigned char *key;
+		size_t len;
+		time_t until;
+	} *dups;
+	size_t ndups;
+};
+
+static int test_store(void *ctx, const char *mailbox, bool create, const struct message *msg,
+		      const char *const *flags, size_t nflags, const char **error_r)
+{
+	struct test_host *th = ctx;
+	return cli_store_deliver(th->store, mailbox, create, msg, flags, nflags, error_r);
+}
+
+static int test_exists(void *ctx, const char *mailbox)
+{
+	struct test_host *th = ctx;
+	return cli_store_exists(th->store, mailbox);
+}
+
+static int test_dup_check(void *ctx, const void *key, size_t len)
+{
+	struct test_host *th = ctx;
+	for (size_t i = 0; i < th->ndups; i++)
+		if (th->dups[i].len == len && memcmp(th->dups[i].key, key, len) == 0)
+			return th->dups[i].until > time(NULL) ? 1 : 0;
+	return 0;
+}
+
+static void test_dup_mark(void *ctx, const void *key, size_t len, time_t until)
+{
+	struct test_host *th = ctx;
+	struct test_dup *nd = realloc(th->dups, (th->ndups + 1) * sizeof(*nd));
+	if (nd == NULL || (nd[th->ndups].key = malloc(len ? len : 1)) == NULL)
+		abort();
+	th->dups = nd;
+	memcpy(nd[th->ndups].key, key, len);
+	nd[th->ndups].len = len;
+	nd[th->ndups].until = until;
+	th->ndups++;
 }
 
 static const char *first_addr(struct arena *a, struct message *m, const char *const *names)
@@ -38,15 +89,89 @@ static const char *first_addr(struct arena *a, struct message *m, const char *co
 	return NULL;
 }
 
+/* -s: sieve-test's multiscript mode.  The -s scripts run first, in
+ * order, then the main one while keep stays in effect; without -e each
+ * result is printed under "## Executing script: PATH" exactly as
+ * sieve-test prints it. */
+static int test_sequence(char *const *before, size_t nbefore, const char *main_path, struct sieve_binary *main_bin,
+			 const struct sieve_run_params *rp, const struct sieve_compile_params *cp, bool execute,
+			 struct diag_list *d)
+{
+	struct strbuf out = STRBUF_INIT;
+	struct sieve_multiscript *ms = sieve_multiscript_start(rp, execute ? NULL : &out);
+	bool more = true, compiled = true;
+	for (size_t i = 0; i < nbefore && more; i++) {
+		if (!execute)
+			printf("\n## Executing script: %s\n", before[i]);
+		struct strbuf src = STRBUF_INIT;
+		struct sieve_binary *b = NULL;
+		char *name = cli_script_name(before[i]);
+		if (cli_read_file(before[i], &src, 64u << 20) < 0) {
+			fprintf(stderr, "tamis: %s: %s\n", before[i], strerror(errno));
+		} else {
+			struct sieve_compile_params p = *cp;
+			p.script_name = name;
+			p.script_path = before[i];
+			b = sieve_compile(src.data, src.len, &p, d);
+		}
+		strbuf_free(&src);
+		free(name);
+		if (b == NULL) {
+			cli_print_diags(d, stderr);
+			fprintf(stderr, "tamis: failed to compile sieve script\n");
+			compiled = false;
+			break;
+		}
+		more = sieve_multiscript_run(ms, b, d);
+		sieve_binary_unref(&b);
+		fwrite(out.data, 1, out.len, stdout);
+		strbuf_truncate(&out, 0);
+		cli_print_diags(d, stderr);
+		diag_clear(d);
+	}
+	if (more && compiled) {
+		if (!execute)
+			printf("## Executing script: %s\n", main_path);
+		(void)sieve_multiscript_run(ms, main_bin, d);
+		fwrite(out.data, 1, out.len, stdout);
+		strbuf_truncate(&out, 0);
+		cli_print_diags(d, stderr);
+		diag_clear(d);
+	}
+	fflush(stdout);
+	bool keep;
+	int st = sieve_multiscript_finish(&ms, d, compiled ? SIEVE_OK : SIEVE_FAILURE, &keep);
+	cli_print_diags(d, stderr);
+	strbuf_free(&out);
+	if (!compiled)
+		return 1;
+	if (st > 0) {
+		fprintf(stderr, "tamis: final result: success\n");
+		return 0;
+	}
+	fprintf(stderr, "tamis: final result: %s\n",
+		st == SIEVE_KEEP_FAILED ? "utter failure" : "failed; resolved with successful implicit keep");
+	return st == SIEVE_KEEP_FAILED ? 75 : 1;
+}
+
 int cli_test(int argc, char **argv)
 {
 	struct sieve_config *cfg = sieve_config_new();
 	const char *from = NULL, *to = NULL, *orig_to = NULL, *mailbox = NULL, *maildir = NULL;
 	bool execute = false;
 	int c, ret = 2;
+	char *before[64];
+	size_t nbefore = 0;
 	optind = 1;
-	while ((c = getopt(argc, argv, "f:r:a:m:x:o:el:c:CD")) != -1) {
+	while ((c = getopt(argc, argv, "f:r:a:m:x:o:el:c:CDs:")) != -1) {
 		switch (c) {
+		case 's':
+			if (nbefore == sizeof(before) / sizeof(before[0])) {
+				fprintf(stderr, "tamis: too many -s scripts\n");
+				goto out_cfg;
+			}
+			before[nbefore++] = optarg;
+			break;
 		case 'f': from = optarg; break;
 		case 'r': to = optarg; break;
 		case 'a': orig_to = optarg; break;
@@ -86,6 +211,10 @@ int cli_test(int argc, char **argv)
 	struct diag_list d;
 	diag_init(&d);
 	struct sieve_compile_params p = { .script_name = name, .script_path = script_path, .cfg = cfg };
+	struct cli_include ci;
+	struct sieve_host ihost;
+	cli_include_init(&ci, &ihost, cfg, script_path);
+	p.host = &ihost;
 	struct sieve_binary *b = sieve_compile(src.data, src.len, &p, &d);
 	if (b == NULL) {
 		cli_print_diags(&d, stderr);
@@ -107,8 +236,12 @@ int cli_test(int argc, char **argv)
 
 	struct cli_store *store = NULL;
 	struct sieve_host host = { 0 };
+	struct test_host th = { 0 };
+	host.ctx = &th;
 	host.send = print_send;
 	host.now = host_now;
+	host.duplicate_check = test_dup_check;
+	host.duplicate_mark = test_dup_mark;
 	if (execute) {
 		const char *err;
 		store = cli_store_open(maildir, '.', true, &err);
@@ -116,14 +249,24 @@ int cli_test(int argc, char **argv)
 			fprintf(stderr, "tamis: cannot open Maildir %s: %s\n", maildir, err);
 			goto out_msg;
 		}
-		host.ctx = store;
-		host.store = cli_store_deliver;
-		host.mailbox_exists = cli_store_exists;
+		th.store = store;
+		host.store = test_store;
+		host.mailbox_exists = test_exists;
 	}
 	struct sieve_run_params rp = {
 		.cfg = cfg, .msg = msg, .env = &env, .host = &host, .default_mailbox = mailbox,
+		/* As sieve-test: a tool looking at a stored message, run as
+		   the current user. */
+		.env_location = "MS", .env_phase = "post",
 	};
+	struct passwd *pw = getpwuid(getuid());
+	if (pw != NULL)
+		rp.username = arena_strdup(ma, pw->pw_name);
 	struct sieve_result *r = sieve_result_new();
+	if (nbefore > 0) {
+		ret = test_sequence(before, nbefore, script_path, b, &rp, &p, execute, &d);
+		goto out_run;
+	}
 	int st = sieve_run(b, &rp, r, &d);
 	cli_print_diags(&d, stderr);
 	if (st <= 0) {
@@ -156,13 +299,18 @@ int cli_test(int argc, char **argv)
 		if (ret == 0)
 			fprintf(stderr, "tamis: final result: success\n");
 	}
+out_run:
 	fflush(stdout);
 	sieve_result_unref(&r);
 	cli_store_close(&store);
+	for (size_t i = 0; i < th.ndups; i++)
+		free(th.dups[i].key);
+	free(th.dups);
 out_msg:
 	arena_unref(&ma);
 	sieve_binary_unref(&b);
 out_name:
+	cli_include_free(&ci);
 	diag_free(&d);
 	free(name);
 out_bufs:
@@ -173,7 +321,7 @@ out_cfg:
 	return ret;
 usage:
 	fprintf(stderr, "usage: tamis test [-f SENDER] [-r RCPT] [-a ORIG_RCPT] [-m MAILBOX] [-x EXTS] "
-		"[-o KEY=VALUE] [-e -l MAILDIR] SCRIPT MESSAGE\n");
+		"[-o KEY=VALUE] [-e -l MAILDIR] [-s BEFORE.sieve]... SCRIPT MESSAGE\n");
 	sieve_config_unref(&cfg);
 	return 2;
 }

@@ -43,6 +43,8 @@ int main(int argc, char **argv)
 		return cli_test(argc - 1, argv + 1);
 	if (strcmp(cmd, "testsuite") == 0)
 		return cli_testsuite(argc - 1, argv + 1);
+	if (strcmp(cmd, "bench") == 0)   /* hidden: bench/run.py */
+		return cli_bench(argc - 1, argv + 1);
 	fprintf(stderr, "tamis: unknown command '%s'\n", cmd);
 	usage(stderr);
 	return 2;

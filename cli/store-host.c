@@ -87,6 +87,19 @@ static int store_folder_message(void *ctx, const char *mailbox, unsigned index, 
 	return maildir_message_get(s->md, mailbox, index, a, &m, data_r, len_r, &err);
 }
 
+static int store_folder_message_flags(void *ctx, const char *mailbox, unsigned index, struct arena *a,
+				      const char ***flags_r, size_t *n_r)
+{
+	struct cli_store *s = ctx;
+	struct maildir_message m;
+	const char *err, *data;
+	size_t len;
+	if (maildir_message_get(s->md, mailbox, index, a, &m, &data, &len, &err) < 0)
+		return -1;
+	*n_r = maildir_message_flag_names(&m, a, flags_r);
+	return 0;
+}
+
 void cli_store_testsuite(struct cli_store *s, struct testsuite_store *ts)
 {
 	memset(ts, 0, sizeof(*ts));
@@ -96,4 +109,5 @@ void cli_store_testsuite(struct cli_store *s, struct testsuite_store *ts)
 	ts->mailbox_create = store_create;
 	ts->mailbox_delete = store_delete;
 	ts->folder_message = store_folder_message;
+	ts->folder_message_flags = store_folder_message_flags;
 }

@@ -16,18 +16,33 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* CRC-32 (IEEE), slice-by-8: eight bytes per step instead of one, since a
+ * compile checksums its image twice (codegen, then the verifier).  The
+ * tables are built on the stack (a few microseconds) to keep no static
+ * state. */
 uint32_t binfmt_checksum(const unsigned char *p, size_t n)
 {
-	uint32_t table[256];
+	uint32_t t[8][256];
 	for (uint32_t i = 0; i < 256; i++) {
 		uint32_t c = i;
 		for (int k = 0; k < 8; k++)
 			c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
-		table[i] = c;
+		t[0][i] = c;
 	}
+	for (uint32_t i = 0; i < 256; i++)
+		for (int k = 1; k < 8; k++)
+			t[k][i] = t[0][t[k - 1][i] & 0xff] ^ (t[k - 1][i] >> 8);
 	uint32_t crc = 0xffffffffu;
-	for (size_t i = 0; i < n; i++)
-		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+	for (; n >= 8; p += 8, n -= 8) {
+		uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+				     (uint32_t)p[3] << 24);
+		uint32_t hi = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 |
+			(uint32_t)p[7] << 24;
+		crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^ t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^
+			t[3][hi & 0xff] ^ t[2][(hi >> 8) & 0xff] ^ t[1][(hi >> 16) & 0xff] ^ t[0][hi >> 24];
+	}
+	for (; n > 0; p++, n--)
+		crc = t[0][(crc ^ *p) & 0xff] ^ (crc >> 8);
 	return crc ^ 0xffffffffu;
 }
 
@@ -86,6 +101,9 @@ struct verifier {
 	unsigned char *pool_ok;      /* 1 at the start of each constant */
 	unsigned char *insn;         /* 1 at each instruction start */
 	const char *err;
+	/* The script (SV_SEC_SCRIPTS entry) whose code is being walked:
+	   jumps stay inside [sec_start, sec_end), locals below sec_nvars. */
+	uint32_t sec_start, sec_end, sec_nvars;
 };
 
 static bool v_const(struct verifier *vf, uint64_t off)
@@ -124,7 +142,7 @@ static int v_operand(struct verifier *vf, size_t *pos, unsigned allowed, int dep
 					return -1;
 				break;
 			case SV_SP_VARIABLE:
-				if (v >= b->nvars)
+				if (v >= vf->sec_nvars)
 					return -1;
 				break;
 			case SV_SP_MATCHVAR:
@@ -132,7 +150,7 @@ static int v_operand(struct verifier *vf, size_t *pos, unsigned allowed, int dep
 					return -1;
 				break;
 			case SV_SP_GLOBAL:
-				if (v >= 65536)
+				if (v >= b->nglobals)
 					return -1;
 				break;
 			default:
@@ -206,7 +224,23 @@ static int verify_code(struct verifier *vf)
 	size_t ntargets = 0, cap = 0;
 	int ret = -1;
 	bool ended = false;
+	size_t next_script = 0;
+	vf->sec_start = vf->sec_end = 0;
 	while (pos < b->code_len) {
+		/* Scripts are contiguous in entry order (missing ones have no
+		   code): entering the next one switches the bounds. */
+		while (pos == vf->sec_end && next_script < b->nscripts) {
+			const struct sieve_bin_script *e = &b->scripts[next_script++];
+			if (e->flags & SV_BS_MISSING)
+				continue;
+			if (e->code_start != pos)
+				goto out;
+			vf->sec_start = e->code_start;
+			vf->sec_end = e->code_end;
+			vf->sec_nvars = e->nvars;
+		}
+		if (pos >= vf->sec_end)
+			goto out;
 		vf->insn[pos] = 1;
 		unsigned op = b->code[pos++];
 		uint32_t t;
@@ -221,6 +255,8 @@ static int verify_code(struct verifier *vf)
 			if (read_u32(b->code, b->code_len, pos, &t) < 0)
 				goto out;
 			pos += 4;
+			if (t < vf->sec_start || t >= vf->sec_end)
+				goto out;
 			if (ntargets == cap) {
 				cap = cap ? cap * 2 : 64;
 				targets = realloc(targets, cap * sizeof(*targets));
@@ -238,7 +274,7 @@ static int verify_code(struct verifier *vf)
 				if (read_u32(b->code, b->code_len, pos, &t) < 0)
 					goto out;
 				pos += 4;
-				if (t <= pos || t > b->code_len)
+				if (t <= pos || t >= vf->sec_end)
 					goto out;
 				if (ntargets == cap) {
 					cap = cap ? cap * 2 : 64;
@@ -255,6 +291,18 @@ static int verify_code(struct verifier *vf)
 	}
 	if (!ended || b->code_len == 0 || b->code[b->code_len - 1] != SV_OP_END)
 		goto out;
+	/* Every script was walked and ends in an END of its own. */
+	if (pos != vf->sec_end)
+		goto out;
+	for (; next_script < b->nscripts; next_script++)
+		if (!(b->scripts[next_script].flags & SV_BS_MISSING))
+			goto out;
+	for (size_t i = 0; i < b->nscripts; i++) {
+		const struct sieve_bin_script *e = &b->scripts[i];
+		if (!(e->flags & SV_BS_MISSING) &&
+		    (!vf->insn[e->code_end - 1] || b->code[e->code_end - 1] != SV_OP_END))
+			goto out;
+	}
 	for (size_t i = 0; i < ntargets; i++)
 		if (targets[i] >= b->code_len || !vf->insn[targets[i]])
 			goto out;
@@ -262,6 +310,76 @@ static int verify_code(struct verifier *vf)
 out:
 	free(targets);
 	return ret;
+}
+
+/* Skips one operand of verified code. */
+static void skip_operand(const struct sieve_binary *b, size_t *pos)
+{
+	uint64_t v, n;
+	unsigned type = b->code[(*pos)++];
+	if (type == SV_OPD_NUMBER || type == SV_OPD_STRING) {
+		(void)sieve_varint_get(b->code, b->code_len, pos, &v);
+	} else if (type == SV_OPD_VSTRING) {
+		(void)sieve_varint_get(b->code, b->code_len, pos, &n);
+		for (uint64_t i = 0; i < n; i++) {
+			(*pos)++;
+			(void)sieve_varint_get(b->code, b->code_len, pos, &v);
+		}
+	} else if (type == SV_OPD_STRLIST) {
+		(void)sieve_varint_get(b->code, b->code_len, pos, &n);
+		for (uint64_t i = 0; i < n; i++)
+			skip_operand(b, pos);
+	}
+}
+
+/* The end address of the verified BLOCK instruction at pc. */
+static uint32_t block_end_of(const struct sieve_binary *b, size_t pc)
+{
+	size_t pos = pc + 1;
+	uint64_t v;
+	(void)sieve_varint_get(b->code, b->code_len, &pos, &v);
+	unsigned ntags = b->code[pos++];
+	for (unsigned i = 0; i < ntags; i++) {
+		(void)sieve_varint_get(b->code, b->code_len, &pos, &v);
+		if (b->tags[v]->param != 0)
+			skip_operand(b, &pos);
+	}
+	unsigned npos = b->code[pos++];
+	for (unsigned i = 0; i < npos; i++)
+		skip_operand(b, &pos);
+	uint32_t end;
+	memcpy(&end, b->code + pos, 4);
+	return end;
+}
+
+/* After verify_code: every BLOCK and BLOCKEND pair up one to one.  The
+ * interpreter decodes the BLOCK command again at each BLOCKEND, and block
+ * hooks find the BLOCKEND at block_end - 5, so a BLOCKEND naming any other
+ * instruction, or a BLOCK whose end is not its BLOCKEND, would make them
+ * read an opcode or a jump as a command (found by fuzz/fuzz_binary.c). */
+static int verify_blocks(struct verifier *vf)
+{
+	const struct sieve_binary *b = vf->b;
+	for (size_t pc = 0; pc < b->code_len; pc++) {
+		if (!vf->insn[pc])
+			continue;
+		uint32_t t;
+		if (b->code[pc] == SV_OP_BLOCK) {
+			t = block_end_of(b, pc);
+			uint32_t start;
+			if (t < 5 || !vf->insn[t - 5] || b->code[t - 5] != SV_OP_BLOCKEND)
+				return -1;
+			memcpy(&start, b->code + t - 4, 4);
+			if (start != pc)
+				return -1;
+		} else if (b->code[pc] == SV_OP_BLOCKEND) {
+			memcpy(&t, b->code + pc + 1, 4);
+			if (t >= b->code_len || !vf->insn[t] || b->code[t] != SV_OP_BLOCK ||
+			    block_end_of(b, t) != pc + 5)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 static int verify_pool(struct verifier *vf)
@@ -402,6 +520,71 @@ static int resolve_tables(struct verifier *vf, const unsigned char *cmds, size_t
 	return 0;
 }
 
+/* SV_SEC_SCRIPTS: the main script and the scripts it includes. */
+static int resolve_scripts(struct verifier *vf, const unsigned char *sec, size_t len)
+{
+	struct sieve_binary *b = vf->b;
+	uint32_t n;
+	if (read_u32(sec, len, 0, &n) < 0 || n == 0 || n > 4096 || (size_t)n * 32 + 8 > len)
+		return -1;
+	size_t names_at = 4 + (size_t)n * 32;
+	uint32_t nnames;
+	if (read_u32(sec, len, names_at, &nnames) < 0 || nnames > 65536 ||
+	    (size_t)nnames * 4 > len - names_at - 4)
+		return -1;
+	int *ext_idx = arena_alloc(b->arena, sizeof(int) * ((size_t)nnames + 1));
+	for (uint32_t i = 0; i < nnames; i++) {
+		uint32_t off;
+		memcpy(&off, sec + names_at + 4 + (size_t)i * 4, 4);
+		if (off >= b->cpool_len || !vf->pool_ok[off])
+			return -1;
+		size_t elen;
+		const char *ename = sieve_binary_const(b, off, &elen);
+		if ((ext_idx[i] = ext_by_name(ename, elen)) < 0) {
+			vf->err = "binary requires an unknown extension";
+			return -1;
+		}
+	}
+	struct sieve_bin_script *scripts = arena_alloc(b->arena, sizeof(*scripts) * n);
+	uint32_t expect = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t w[8];
+		memcpy(w, sec + 4 + (size_t)i * 32, sizeof(w));
+		struct sieve_bin_script *e = &scripts[i];
+		e->code_start = w[0];
+		e->code_end = w[1];
+		e->nvars = w[2];
+		e->flags = w[3];
+		if (w[4] >= b->cpool_len || !vf->pool_ok[w[4]] || w[5] >= b->cpool_len || !vf->pool_ok[w[5]] ||
+		    e->nvars > 65536 || w[6] > nnames || w[7] > nnames - w[6] ||
+		    ((e->flags & SV_BS_MAIN) != 0) != (i == 0))
+			return -1;
+		e->name = sieve_binary_const(b, w[4], NULL);
+		e->path = sieve_binary_const(b, w[5], NULL);
+		if (i == 0) {
+			/* The main script's extensions are the EXTS section. */
+			e->exts = b->exts;
+			e->nexts = b->nexts;
+		} else {
+			e->exts = ext_idx + w[6];
+			e->nexts = w[7];
+		}
+		if (e->flags & SV_BS_MISSING) {
+			if (i == 0 || e->code_start != 0 || e->code_end != 0)
+				return -1;
+			continue;
+		}
+		if (e->code_start != expect || e->code_end <= e->code_start || e->code_end > b->code_len)
+			return -1;
+		expect = e->code_end;
+	}
+	if (expect != b->code_len)
+		return -1;
+	b->scripts = scripts;
+	b->nscripts = n;
+	return 0;
+}
+
 struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char **error_r)
 {
 	struct binfmt_header hdr;
@@ -494,7 +677,7 @@ struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char 
 	if (ok == 0) {
 		memcpy(meta, sec[SV_SEC_META], sizeof(meta));
 		if (meta[0] >= b->cpool_len || !vf.pool_ok[meta[0]] ||
-		    meta[1] >= b->cpool_len || !vf.pool_ok[meta[1]] || meta[2] > 65536)
+		    meta[1] >= b->cpool_len || !vf.pool_ok[meta[1]] || meta[2] > 65536 || meta[3] > 65536)
 			ok = -1;
 	}
 	if (ok == 0) {
@@ -506,7 +689,13 @@ struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char 
 				    seclen[SV_SEC_TAGS], sec[SV_SEC_EXTS], seclen[SV_SEC_EXTS]);
 	}
 	if (ok == 0)
+		ok = resolve_scripts(&vf, sec[SV_SEC_SCRIPTS], seclen[SV_SEC_SCRIPTS]);
+	if (ok == 0 && b->scripts[0].nvars != b->nvars)
+		ok = -1;
+	if (ok == 0)
 		ok = verify_code(&vf);
+	if (ok == 0)
+		ok = verify_blocks(&vf);
 	free(vf.pool_ok);
 	free(vf.insn);
 	if (ok < 0) {
@@ -535,6 +724,11 @@ void sieve_binary_unref(struct sieve_binary **bp)
 	*bp = NULL;
 	if (--b->refcount > 0)
 		return;
+	/* An extension's run-time cache (compiled regexes) goes with it. */
+	if (b->cache != NULL && b->cache[0] != NULL) {
+		struct sieve_binary_cache *c = b->cache[0];
+		c->free_fn(c);
+	}
 	free(b->image);
 	arena_unref(&b->arena);
 	free(b);
@@ -567,12 +761,18 @@ static int write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* The file is a cache: it is written to a temporary name and renamed, so a
+ * reader sees the old image or the new one, never a mix.  It is not
+ * fsync'ed: a file that a crash left short or empty fails the checksum or
+ * the verifier and is compiled again from its script (sieve_open_script),
+ * so durability buys nothing, while the two fsyncs cost more than
+ * compiling a 3,000-rule script (bench/RESULTS.md).  Pigeonhole does not
+ * sync its .svbin either. */
 int sieve_binary_save(const struct sieve_binary *b, const char *path, const char **error_r)
 {
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 64);
-	char *dir = strdup(path);
-	if (tmp == NULL || dir == NULL)
+	if (tmp == NULL)
 		abort();
 	snprintf(tmp, plen + 64, "%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -581,7 +781,7 @@ int sieve_binary_save(const struct sieve_binary *b, const char *path, const char
 		*error_r = strerror(errno);
 		goto out;
 	}
-	if (write_all(fd, b->image, b->image_len) < 0 || fsync(fd) < 0) {
+	if (write_all(fd, b->image, b->image_len) < 0) {
 		*error_r = strerror(errno);
 		close(fd);
 		unlink(tmp);
@@ -592,15 +792,9 @@ int sieve_binary_save(const struct sieve_binary *b, const char *path, const char
 		unlink(tmp);
 		goto out;
 	}
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
 	ret = 0;
 out:
 	free(tmp);
-	free(dir);
 	return ret;
 }
 
@@ -675,6 +869,16 @@ struct sieve_binary *sieve_open_script(const char *path, const struct sieve_comp
 	if (stat(bpath, &bst) == 0 && mtime_newer(&bst, &sst)) {
 		const char *err;
 		struct sieve_binary *b = sieve_binary_read(bpath, &err);
+		/* Included scripts (their file paths are in the binary) must not
+		   have changed since either. */
+		for (size_t i = 1; b != NULL && i < b->nscripts; i++) {
+			const struct sieve_bin_script *e = &b->scripts[i];
+			struct stat ist;
+			if ((e->flags & SV_BS_MISSING) || e->path[0] == '\0')
+				continue;
+			if (stat(e->path, &ist) < 0 || !mtime_newer(&bst, &ist))
+				sieve_binary_unref(&b);
+		}
 		if (b != NULL && strcmp(b->script_path, path) == 0) {
 			*from_cache_r = true;
 			free(bpath);
@@ -756,6 +960,8 @@ static void dump_operand(const struct sieve_binary *b, size_t *pos, struct strbu
 				strbuf_printf(out, "${%s}", sieve_binary_const(b, (uint32_t)v, NULL));
 			} else if (kind == SV_SP_MATCHVAR) {
 				strbuf_printf(out, "${%llu}", (unsigned long long)v);
+			} else if (kind == SV_SP_GLOBAL) {
+				strbuf_printf(out, "GLOBAL[%llu]", (unsigned long long)v);
 			} else {
 				strbuf_printf(out, "VAR[%llu]", (unsigned long long)v);
 			}
@@ -782,11 +988,30 @@ void sieve_binary_dump(const struct sieve_binary *b, struct strbuf *out)
 	strbuf_puts(out, "* Required extensions:\n");
 	for (size_t i = 0; i < b->nexts; i++)
 		strbuf_printf(out, "  %zu: %s\n", i, sieve_extensions[b->exts[i]]->name);
+	if (b->nglobals > 0)
+		strbuf_printf(out, "* Global variables: %u\n", b->nglobals);
+	if (b->nscripts > 1) {
+		strbuf_puts(out, "* Scripts:\n");
+		for (size_t i = 0; i < b->nscripts; i++) {
+			const struct sieve_bin_script *e = &b->scripts[i];
+			strbuf_printf(out, "  %zu: %s%s%s%s%s", i, e->name,
+				      (e->flags & SV_BS_GLOBAL) ? " (global)" : "",
+				      (e->flags & SV_BS_ONCE) ? " (once)" : "",
+				      (e->flags & SV_BS_OPTIONAL) ? " (optional)" : "",
+				      (e->flags & SV_BS_MISSING) ? " (missing)" : "");
+			if (!(e->flags & SV_BS_MISSING))
+				strbuf_printf(out, " code %08x-%08x, variables %u", e->code_start, e->code_end, e->nvars);
+			strbuf_putc(out, '\n');
+		}
+	}
 	strbuf_printf(out, "* Program (%zu bytes):\nAddress   Line  Code\n", b->code_len);
 	size_t pos = 0;
 	int last_line = -1;
 	while (pos < b->code_len) {
 		size_t at = pos;
+		for (size_t k = 1; k < b->nscripts; k++)
+			if (!(b->scripts[k].flags & SV_BS_MISSING) && b->scripts[k].code_start == at)
+				strbuf_printf(out, "* Included script %zu: %s\n", k, b->scripts[k].name);
 		int line = sieve_binary_line_of(b, at);
 		char lbuf[16] = "";
 		if (line != last_line)

@@ -27,6 +27,19 @@ struct codegen {
 	uint32_t *lines; size_t nlines, lines_cap;        /* pairs pc, line */
 	int last_line;
 	bool failed;
+	/* The scripts of the binary (include): entry 0 is the main one. */
+	struct cg_script {
+		uint32_t start, end, nvars, flags, name_off, path_off, ext_first, nexts;
+	} *scripts;
+	size_t nscripts, scripts_cap;
+	uint32_t *script_exts; size_t nscript_exts, script_exts_cap;   /* name offsets */
+	unsigned nglobals;
+	struct sieve_codegen *pub;
+};
+
+/* What extensions' generate hooks see of the generator. */
+struct sieve_codegen {
+	struct codegen *g;
 };
 
 static void jl_add(struct codegen *g, struct jumplist *jl, size_t at)
@@ -351,6 +364,113 @@ static void gen_block(struct codegen *g, struct ast_node *first)
 	}
 }
 
+/* Generates one script after what is there; its code ends in END. */
+static void gen_script(struct codegen *g, struct ast_script *s)
+{
+	g->last_line = -1;
+	gen_block(g, s->commands);
+	mark_line(g, g->last_line < 0 ? 1 : g->last_line);
+	emit_u8(g, SV_OP_END);
+}
+
+static int script_entry_new(struct codegen *g, const char *name, const char *path, uint32_t flags)
+{
+	if (g->nscripts == g->scripts_cap) {
+		g->scripts_cap = g->scripts_cap ? g->scripts_cap * 2 : 8;
+		g->scripts = realloc(g->scripts, g->scripts_cap * sizeof(*g->scripts));
+		if (g->scripts == NULL)
+			abort();
+	}
+	struct cg_script *e = &g->scripts[g->nscripts];
+	memset(e, 0, sizeof(*e));
+	e->flags = flags;
+	e->name_off = pool_add(g, name, strlen(name));
+	e->path_off = pool_add(g, path != NULL ? path : "", path != NULL ? strlen(path) : 0);
+	return (int)g->nscripts++;
+}
+
+/* Generates s as entry idx and runs its extensions' generate hooks
+   (which may append more scripts).  Returns -1 when a hook failed. */
+static int script_generate(struct codegen *g, int idx, struct ast_script *s, struct sieve_validator *v)
+{
+	struct sieve_validator *saved = g->v;
+	g->v = v;
+	uint32_t start = (uint32_t)g->code.len;
+	gen_script(g, s);
+	struct cg_script *e = &g->scripts[idx];
+	e->start = start;
+	e->end = (uint32_t)g->code.len;
+	e->nvars = (uint32_t)v->nvars;
+	e->ext_first = (uint32_t)g->nscript_exts;
+	for (size_t i = 0; i < sieve_extension_count(); i++) {
+		if (!v->required[i] || idx == 0)
+			continue;
+		if (g->nscript_exts == g->script_exts_cap) {
+			g->script_exts_cap = g->script_exts_cap ? g->script_exts_cap * 2 : 16;
+			g->script_exts = realloc(g->script_exts, g->script_exts_cap * sizeof(*g->script_exts));
+			if (g->script_exts == NULL)
+				abort();
+		}
+		g->script_exts[g->nscript_exts++] =
+			pool_add(g, sieve_extensions[i]->name, strlen(sieve_extensions[i]->name));
+	}
+	e->nexts = (uint32_t)g->nscript_exts - e->ext_first;
+	int ret = 0;
+	for (size_t i = 0; i < sieve_extension_count() && ret == 0; i++) {
+		if (v->required[i] && sieve_extensions[i]->generate != NULL &&
+		    sieve_extensions[i]->generate(g->pub, v) < 0)
+			ret = -1;
+	}
+	g->v = saved;
+	return ret;
+}
+
+int sieve_codegen_script_find(struct sieve_codegen *pg, bool global, const char *name)
+{
+	struct codegen *g = pg->g;
+	size_t n = strlen(name);
+	for (size_t i = 0; i < g->nscripts; i++) {
+		const struct cg_script *e = &g->scripts[i];
+		if ((e->flags & SV_BS_MAIN) || ((e->flags & SV_BS_GLOBAL) != 0) != global)
+			continue;
+		uint32_t len;
+		memcpy(&len, g->pool.data + e->name_off, 4);
+		if (len == n && memcmp(g->pool.data + e->name_off + 4, name, n) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+size_t sieve_codegen_script_count(const struct sieve_codegen *pg)
+{
+	return pg->g->nscripts;
+}
+
+uint32_t sieve_codegen_script_flags(const struct sieve_codegen *pg, int idx)
+{
+	return pg->g->scripts[idx].flags;
+}
+
+void sieve_codegen_script_set_flags(struct sieve_codegen *pg, int idx, uint32_t flags)
+{
+	pg->g->scripts[idx].flags = flags;
+}
+
+int sieve_codegen_script_add(struct sieve_codegen *pg, struct ast_script *s, struct sieve_validator *v,
+			     const char *name, const char *path, uint32_t flags)
+{
+	struct codegen *g = pg->g;
+	if (s == NULL)
+		return script_entry_new(g, name, NULL, flags | SV_BS_MISSING);
+	int idx = script_entry_new(g, name, path, flags & ~(uint32_t)SV_BS_MISSING);
+	return script_generate(g, idx, s, v) < 0 ? -1 : idx;
+}
+
+void sieve_codegen_set_nglobals(struct sieve_codegen *pg, unsigned n)
+{
+	pg->g->nglobals = n;
+}
+
 static void sec_add(struct strbuf *img, struct binfmt_section *secs, unsigned *nsec,
 		    uint32_t id, const void *data, size_t len)
 {
@@ -368,10 +488,12 @@ struct sieve_binary *sieve_codegen(struct ast_script *s, struct sieve_validator 
 	struct codegen g;
 	memset(&g, 0, sizeof(g));
 	g.v = v;
-	g.last_line = -1;
-	gen_block(&g, s->commands);
-	mark_line(&g, g.last_line < 0 ? 1 : g.last_line);
-	emit_u8(&g, SV_OP_END);
+	struct sieve_codegen pub = { &g };
+	g.pub = &pub;
+	const char *mname = v->script_name ? v->script_name : "";
+	int main_idx = script_entry_new(&g, mname, v->params->script_path, SV_BS_MAIN);
+	if (script_generate(&g, main_idx, s, v) < 0)
+		g.failed = true;
 
 	/* Tables referring into the pool. */
 	struct strbuf exts = STRBUF_INIT, cmds = STRBUF_INIT, tags = STRBUF_INIT, meta = STRBUF_INIT;
@@ -395,20 +517,32 @@ struct sieve_binary *sieve_codegen(struct ast_script *s, struct sieve_validator 
 	const char *sname = v->script_name ? v->script_name : "";
 	const char *spath = v->params->script_path ? v->params->script_path : "";
 	uint32_t m[4] = { pool_add(&g, sname, strlen(sname)), pool_add(&g, spath, strlen(spath)),
-			  (uint32_t)v->nvars, 0 };
+			  (uint32_t)v->nvars, g.nglobals };
 	strbuf_append(&meta, m, sizeof(m));
 	uint32_t nl = (uint32_t)(g.nlines / 2);
 	struct strbuf lines = STRBUF_INIT;
 	strbuf_append(&lines, &nl, 4);
 	strbuf_append(&lines, g.lines, g.nlines * 4);
+	struct strbuf scripts = STRBUF_INIT;
+	n = (uint32_t)g.nscripts;
+	strbuf_append(&scripts, &n, 4);
+	for (size_t i = 0; i < g.nscripts; i++) {
+		const struct cg_script *e = &g.scripts[i];
+		uint32_t w[8] = { e->start, e->end, e->nvars, e->flags, e->name_off, e->path_off,
+				  e->ext_first, e->nexts };
+		strbuf_append(&scripts, w, sizeof(w));
+	}
+	n = (uint32_t)g.nscript_exts;
+	strbuf_append(&scripts, &n, 4);
+	strbuf_append(&scripts, g.script_exts, g.nscript_exts * 4);
 
 	struct strbuf img = STRBUF_INIT;
 	struct binfmt_header hdr;
 	memset(&hdr, 0, sizeof(hdr));
-	struct binfmt_section secs[8];
+	struct binfmt_section secs[SV_SEC_COUNT_];
 	unsigned nsec = 0;
 	strbuf_append(&img, &hdr, sizeof(hdr));
-	strbuf_append(&img, secs, sizeof(secs[0]) * 7);
+	strbuf_append(&img, secs, sizeof(secs[0]) * (SV_SEC_COUNT_ - 1));
 	sec_add(&img, secs, &nsec, SV_SEC_CODE, g.code.data, g.code.len);
 	sec_add(&img, secs, &nsec, SV_SEC_CONST, g.pool.data, g.pool.len);
 	sec_add(&img, secs, &nsec, SV_SEC_EXTS, exts.data, exts.len);
@@ -416,6 +550,7 @@ struct sieve_binary *sieve_codegen(struct ast_script *s, struct sieve_validator 
 	sec_add(&img, secs, &nsec, SV_SEC_TAGS, tags.data, tags.len);
 	sec_add(&img, secs, &nsec, SV_SEC_LINES, lines.data, lines.len);
 	sec_add(&img, secs, &nsec, SV_SEC_META, meta.data, meta.len);
+	sec_add(&img, secs, &nsec, SV_SEC_SCRIPTS, scripts.data, scripts.len);
 	memcpy(img.data + sizeof(hdr), secs, sizeof(secs[0]) * nsec);
 	hdr.magic = SIEVE_BIN_MAGIC;
 	hdr.version = SIEVE_BIN_VERSION;
@@ -429,6 +564,9 @@ struct sieve_binary *sieve_codegen(struct ast_script *s, struct sieve_validator 
 	strbuf_free(&tags);
 	strbuf_free(&meta);
 	strbuf_free(&lines);
+	strbuf_free(&scripts);
+	free(g.scripts);
+	free(g.script_exts);
 	strbuf_free(&g.code);
 	strbuf_free(&g.pool);
 	free(g.hslots);

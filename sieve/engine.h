@@ -74,7 +74,10 @@ struct sieve_cmd;
 struct sieve_action;
 struct sieve_runtime;
 struct sieve_exec_args;
+struct sieve_ctag;
 
+struct sieve_codegen;
+struct sieve_strpart;
 struct sieve_command_def {
 	const char *name;
 	enum sieve_cmd_kind kind;
@@ -123,12 +126,57 @@ struct sieve_extension_def {
 	/* Called when required; may register variables namespaces etc. */
 	int (*on_require)(struct sieve_validator *v, const struct ast_node *req);
 	/* Called for every store action (keep, fileinto) when the running
-	   script required this extension (imap4flags adds its flags). */
-	void (*store_hook)(struct sieve_runtime *rt, const struct sieve_exec_args *a,
-			   struct sieve_action *act);
+	   script required this extension (imap4flags adds its flags,
+	   special-use checks its flag).  Returns -1 after reporting a runtime
+	   error (the command fails). */
+	int (*store_hook)(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+			  struct sieve_action *act);
 	/* Called on every string literal of a script that required this extension
 	   (encoded-character), before anything else looks at it. */
 	int (*string_filter)(struct sieve_validator *v, struct ast_string *s);
+	/* The variables namespace this extension provides, if any. */
+	const struct sieve_var_namespace *var_namespace;
+	/* Called once for every command that carries a tag this extension
+	   added through tag_links, after the generic checks and before the
+	   command's own validate hook: checks how the tags combine (mime:
+	   ":type needs :mime").  Returns -1 after reporting an error. */
+	int (*tag_validate)(struct sieve_validator *v, struct sieve_cmd *cmd);
+	/* Compile-time checks for a command using one of this extension's
+	   match types (regex: comparator, constant patterns); replaces the
+	   generic comparator/match-type checks.  cmp is the command's
+	   comparator (default i;ascii-casemap); the key list is the last
+	   positional argument.  Returns -1 after reporting an error. */
+	int (*match_validate)(struct sieve_validator *v, struct sieve_cmd *c,
+			      const struct sieve_ctag *mt, enum match_comparator cmp);
+	/* Called after a script that required this extension was generated
+	   (include compiles and appends the scripts it includes).  Returns -1
+	   after reporting an error: code generation fails. */
+	int (*generate)(struct sieve_codegen *g, struct sieve_validator *v);
+	/* Variables, compile time: a plain name ("x") that the script imported
+	   into its scope (include's "global" command).  Returns 1 with part
+	   resolved (SV_SP_GLOBAL), 0 when the name is a local one. */
+	int (*var_import)(struct sieve_validator *v, const char *name, size_t len,
+			  struct sieve_strpart *part);
+};
+
+/* A variables namespace (RFC 5229 section 3, "${ns.name}") that an
+ * extension provides: "tst" (testsuite), "env" (vnd.dovecot.environment),
+ * "global" (include).  A reference to a namespace that no required
+ * extension provides is a compile error (sieve/ext/variables.c). */
+struct sieve_strpart;
+struct sieve_string;
+struct sieve_var_namespace {
+	const char *name;
+	/* Compile time, optional: checks the reference name[0..len) (the
+	   whole "ns.a.b"); assign is true for the name argument of "set".  It
+	   may resolve the reference now (part->kind = SV_SP_GLOBAL,
+	   part->index = slot).  Returns -1 after reporting an error.  Without
+	   it, references are accepted and assignments refused. */
+	int (*validate)(struct sieve_validator *v, struct ast_loc loc, const char *name, size_t len,
+			bool assign, struct sieve_strpart *part);
+	/* Run time, optional: the value of a reference that stayed
+	   SV_SP_NAMESPACE (name is the whole "ns.a.b").  False = unknown (""). */
+	bool (*get)(struct sieve_runtime *rt, const char *name, size_t len, struct sieve_string *out);
 };
 
 /* The registry (sieve/extensions.c). */
@@ -182,15 +230,27 @@ struct sieve_ctag {
 };
 
 #define SIEVE_MAX_TAGS 16
+/* Hidden positional operands a validate hook may append after the script's
+ * own (vacation's handle): pos has room for them. */
+#define SIEVE_CMD_SPARE_POS 2
 struct sieve_cmd {
 	const struct sieve_command_def *def;
 	int ext;                   /* extension index of def */
 	struct ast_node *node;
-	struct sieve_ctag tags[SIEVE_MAX_TAGS];
+	/* Sized to the command by the validator: tags has room for every tag
+	   of the node (at most SIEVE_MAX_TAGS), pos for pos_cap entries (the
+	   node's arguments + SIEVE_CMD_SPARE_POS), all zeroed.  (Fixed arrays
+	   of the limits made every command 2.4 KB: zeroing and page-faulting
+	   them was a third of compiling a large script.)  A hook that builds a
+	   struct sieve_cmd of its own must point these at its own arrays. */
+	struct sieve_ctag *tags;
 	unsigned ntags;
-	struct sieve_cval pos[AST_MAX_ARGUMENTS];
-	unsigned npos;
+	struct sieve_cval *pos;
+	unsigned npos, pos_cap;
 	void *data;                /* validate hook's private data */
+	/* Set by a validate hook whose test has a value known at compile
+	   time (ihave): 1 = always true, -1 = always false, 0 = unknown. */
+	signed char constant;
 };
 
 /* Validator API for hooks. */
@@ -214,12 +274,20 @@ bool sieve_validator_is_admin(struct sieve_validator *v);
 bool sieve_validator_is_testsuite(struct sieve_validator *v);
 const char *sieve_validator_testsuite_dir(struct sieve_validator *v);
 const char *sieve_validator_script_name(struct sieve_validator *v);
+/* variables.c: resolves the "${...}" reference whose name starts at p (just
+ * after "${") in cs, as Pigeonhole does.  Returns 0 when the text is not a
+ * reference (it stays literal), 1 when it is (*part filled, *next_r after
+ * the '}'), -1 when it is one but invalid (error reported, *next_r after
+ * the '}'). */
+int sieve_variables_parse_ref(struct sieve_validator *v, const struct sieve_cstring *cs,
+			      const char *p, const char *end, struct sieve_strpart *part,
+			      const char **next_r);
 
 /* ------------------------------------------------------------------ */
 /* Bytecode                                                            */
 
 #define SIEVE_BIN_MAGIC   0x424d5354u   /* "TSMB" little-endian */
-#define SIEVE_BIN_VERSION 1u
+#define SIEVE_BIN_VERSION 2u   /* 2: SCRIPTS section (include) */
 
 enum sieve_opcode {
 	SV_OP_END = 0,        /* end of program */
@@ -254,7 +322,29 @@ enum sieve_section_id {
 	SV_SEC_TAGS,       /* u32 count, per tag: const offset of "ext/name" */
 	SV_SEC_LINES,      /* u32 count, per entry: u32 pc, u32 line */
 	SV_SEC_META,       /* u32 script name offset, u32 path offset, u32 nvars, u32 nglobals */
+	SV_SEC_SCRIPTS,    /* the scripts in CODE (include): see struct sieve_bin_script */
 	SV_SEC_COUNT_
+};
+
+/* One script of a binary (SV_SEC_SCRIPTS).  A binary holds its main script
+ * (entry 0) and every script it includes (RFC 6609), each compiled into its
+ * own contiguous range of CODE ending in END; jumps never leave a range.
+ * Layout: u32 count, count x {u32 code_start, code_end, nvars, flags,
+ * name offset, path offset, first, n} (first/n index the list of extension
+ * name offsets that follows as u32 count + offsets; entry 0 uses EXTS). */
+enum sieve_bin_script_flags {
+	SV_BS_MAIN     = 1 << 0,   /* entry 0 */
+	SV_BS_GLOBAL   = 1 << 1,   /* included from the :global location */
+	SV_BS_ONCE     = 1 << 2,   /* only ever included with :once */
+	SV_BS_OPTIONAL = 1 << 3,   /* only ever included with :optional */
+	SV_BS_MISSING  = 1 << 4,   /* :optional script that did not exist: no code */
+};
+struct sieve_bin_script {
+	uint32_t code_start, code_end;   /* [start, end) of CODE; 0, 0 when missing */
+	uint32_t nvars;
+	uint32_t flags;                  /* enum sieve_bin_script_flags */
+	const char *name, *path;
+	int *exts; size_t nexts;         /* extensions this script required */
 };
 
 struct sieve_binary {
@@ -272,6 +362,7 @@ struct sieve_binary {
 	unsigned nvars, nglobals;
 	void **cache;              /* per-constant caches (compiled regexes) */
 	struct arena *arena;
+	const struct sieve_bin_script *scripts; size_t nscripts;   /* >= 1 */
 };
 
 /* Reads a const-pool string at offset (verified at load). */
@@ -284,10 +375,32 @@ static inline const char *sieve_binary_const(const struct sieve_binary *b, uint3
 	return (const char *)b->cpool + off + 4;
 }
 int sieve_binary_line_of(const struct sieve_binary *b, size_t pc);
+/* A run-time cache an extension keeps with a binary (regex.c: compiled
+ * constant patterns) in b->cache[0], set once with an atomic
+ * compare-and-swap; free_fn runs when the binary is freed. */
+struct sieve_binary_cache {
+	void (*free_fn)(struct sieve_binary_cache *c);
+};
 
 /* The generator (sieve/codegen.c): validated AST -> image. */
 struct sieve_binary *sieve_codegen(struct ast_script *s, struct sieve_validator *v,
 				   struct diag_list *diags);
+/* Multi-script binaries (include).  After generating a script, the
+ * generator calls the `generate` hook of every extension that script
+ * required; the include extension appends the scripts it includes there. */
+/* Index of the included script (global location or not, name), or -1. */
+int sieve_codegen_script_find(struct sieve_codegen *g, bool global, const char *name);
+size_t sieve_codegen_script_count(const struct sieve_codegen *g);
+uint32_t sieve_codegen_script_flags(const struct sieve_codegen *g, int idx);
+void sieve_codegen_script_set_flags(struct sieve_codegen *g, int idx, uint32_t flags);
+/* Appends a script: s/v validated (NULL for a missing :optional one, flags
+ * then carry SV_BS_MISSING), generated after what is there, then the
+ * generate hooks of its extensions run.  Returns its index; -1 when a hook
+ * failed (the entry stays, the binary is not produced). */
+int sieve_codegen_script_add(struct sieve_codegen *g, struct ast_script *s, struct sieve_validator *v,
+			     const char *name, const char *path, uint32_t flags);
+/* Size of the global variable scope shared by all scripts (include). */
+void sieve_codegen_set_nglobals(struct sieve_codegen *g, unsigned n);
 /* Varint helpers. */
 size_t sieve_varint_put(unsigned char *out, uint64_t v);
 int sieve_varint_get(const unsigned char *p, size_t len, size_t *pos, uint64_t *v);
@@ -354,7 +467,11 @@ struct sieve_runtime {
 	void **ext_ctx;
 	/* testsuite */
 	void *testsuite;
-	/* loops (foreverypart) */
+	/* loops (foreverypart): a stack of struct sieve_fep_loop
+	   (sieve/ext/mime-common.h), innermost last.  An included script sees
+	   the loops of the script including it (its :mime tests read their
+	   current part); whoever runs an included script must restore
+	   loop_depth when it returns, dropping loops it left by "return". */
 	int loop_depth;
 	void *loop_ctx[8];
 	/* the message as currently edited (editheader), or msg */
@@ -406,6 +523,11 @@ int sieve_match_begin(struct sieve_match_ctx *m, struct sieve_runtime *rt,
 int sieve_match_value(struct sieve_match_ctx *m, const char *v, size_t len);
 /* Finishes: handles :count; returns the test result (or -1). */
 int sieve_match_end(struct sieve_match_ctx *m);
+/* regex.c: :regex for key number `key` of m (compiled once per binary for
+ * constant keys, once per test otherwise; sets match values); and the
+ * clean-up sieve_match_end() does. */
+bool sieve_regex_match_key(struct sieve_match_ctx *m, size_t key, const char *val, size_t len);
+void sieve_regex_match_end(struct sieve_match_ctx *m);
 enum sieve_addrpart sieve_args_addrpart(const struct sieve_exec_args *a);
 /* Extracts an address part; returns false when the part does not exist
  * (e.g. :detail without a delimiter). */
@@ -433,6 +555,9 @@ enum sieve_action_flags {
 	SV_AF_TRIES_DELIVER  = 1 << 0,
 	SV_AF_SENDS_RESPONSE = 1 << 1,
 	SV_AF_MAIL_STORAGE   = 1 << 2,
+	/* Executed after everything else (implicit keep included) and only
+	   when all of it succeeded: duplicate_mark (RFC 7352 section 3). */
+	SV_AF_FINAL          = 1 << 3,
 };
 
 struct sieve_action {
@@ -449,7 +574,12 @@ struct sieve_action {
 	const char *text;          /* reject reason etc. */
 	const char *special_use;   /* :specialuse */
 	const char **flags; size_t nflags; bool flags_set;
+	bool flags_first;          /* print order: :flags was given before :copy */
 	void *ctx;                 /* extension data */
+	/* The message this action delivers when a command (filter,
+	   editheader) replaced the run's message before the action was
+	   added; NULL = the run's message (sieve_run_params.msg). */
+	struct message *msg;
 };
 
 struct sieve_result {
@@ -458,20 +588,50 @@ struct sieve_result {
 	size_t count, cap;
 	bool keep_cancelled;       /* implicit keep cancelled */
 	const char **keep_flags; size_t keep_nflags;   /* implicit keep's flags */
+	void *flags_ctx;           /* imap4flags' internal flag variable (NULL until used) */
 	size_t redirects;
 	bool executed;
+	/* The message as last replaced (filter, editheader): what the
+	   implicit keep stores; NULL = the run's message.  A command that
+	   replaces the message sets both rt->msg and this (see
+	   sieve_runtime_replace_message). */
+	struct message *msg;
 };
 
 /* Adds an action (checks limits, duplicates and conflicts).  Returns 0, or
  * -1 after reporting a runtime error. */
 int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 		     struct sieve_action *act, bool cancels_keep);
+/* Replaces the message being processed (filter, editheader): later tests
+ * read m, later actions and the implicit keep deliver it; actions added
+ * before keep the message they saw.  m must live as long as the result
+ * (allocate it from rt->arena). */
+void sieve_runtime_replace_message(struct sieve_runtime *rt, struct message *m);
+/* The message an action delivers (its snapshot, else the run's). */
+const struct message *sieve_action_message(const struct sieve_action *act,
+					   const struct sieve_run_params *p);
 /* keep/fileinto: adds a store action (used by core and fileinto). */
 int sieve_core_store(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char *mailbox,
 		     bool keep, bool copy);
 bool sieve_is_address_header(const char *name);
 int sieve_match_address_value(struct sieve_runtime *rt, struct sieve_match_ctx *m,
 			      enum sieve_addrpart ap, const char *value);
+/* The values of header `name` that a header, address or exists test looks
+ * at (sieve/ext/mime.c): the message's own, unless the test carries the mime
+ * extension's :mime tag; then those of the current MIME part (inside
+ * foreverypart, else the message), with :anychild also those of all its
+ * sub-parts, turned by :type/:subtype/:contenttype/:param into what these
+ * select.  decode: RFC 2047-decoded (header) or only unfolded (address,
+ * exists).  Returns the count; *vals_r is an arena array of NUL-terminated
+ * strings. */
+size_t sieve_test_header_values(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+				const char *name, bool decode, const char ***vals_r);
+/* The header fields a header, address or date test looks at
+ * (sieve/ext/index.c): sieve_test_header_values() of every name of the
+ * list operand in turn, reduced to one field by the index extension's
+ * ":index N [:last]" (RFC 5260 section 6) when the test carries it. */
+size_t sieve_test_header_fields(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+				const struct sieve_operand *names, bool decode, const char ***vals_r);
 struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
 				      const struct sieve_exec_args *a);
 extern const struct sieve_action_def sieve_act_store;
@@ -481,5 +641,9 @@ extern const struct sieve_action_def sieve_act_discard;
 /* Helpers: case-insensitive equal on NUL-terminated strings. */
 bool sieve_str_eq_ci(const char *a, const char *b);
 bool sieve_utf8_valid(const char *p, size_t len);
+/* s[0..len) fit for a message, as Dovecot's str_sanitize(): control
+ * characters become '?', and past max bytes it is cut (never inside a UTF-8
+ * character) to end in "...".  Returns s itself when nothing changes. */
+const char *sieve_str_sanitize(struct arena *a, const char *s, size_t len, size_t max);
 
 #endif

@@ -16,6 +16,20 @@ extern const struct sieve_extension_def sieve_ext_variables;
 extern const struct sieve_extension_def sieve_ext_relational;
 extern const struct sieve_extension_def sieve_ext_encoded_character;
 extern const struct sieve_extension_def sieve_ext_testsuite;
+extern const struct sieve_extension_def sieve_ext_include;
+extern const struct sieve_extension_def sieve_ext_body, sieve_ext_mime, sieve_ext_foreverypart,
+	sieve_ext_extracttext, sieve_ext_replace, sieve_ext_enclose;
+extern const struct sieve_extension_def sieve_ext_editheader;
+extern const struct sieve_extension_def sieve_ext_vnd_dovecot_report;
+extern const struct sieve_extension_def sieve_ext_mboxmetadata, sieve_ext_servermetadata;
+extern const struct sieve_extension_def sieve_ext_spamtest, sieve_ext_spamtestplus, sieve_ext_virustest;
+extern const struct sieve_extension_def sieve_ext_vacation, sieve_ext_vacation_seconds,
+	sieve_ext_duplicate, sieve_ext_vnd_duplicate, sieve_ext_enotify;
+extern const struct sieve_extension_def sieve_ext_regex, sieve_ext_subaddress, sieve_ext_date, sieve_ext_index;
+extern const struct sieve_extension_def sieve_ext_vnd_pipe, sieve_ext_vnd_filter, sieve_ext_vnd_execute;
+extern const struct sieve_extension_def sieve_ext_imap4flags, sieve_ext_copy, sieve_ext_mailbox,
+	sieve_ext_special_use, sieve_ext_reject, sieve_ext_ereject, sieve_ext_ihave, sieve_ext_environment,
+	sieve_ext_vnd_dovecot_environment, sieve_ext_vnd_dovecot_debug;
 
 const struct sieve_extension_def *const sieve_extensions[] = {
 	&sieve_ext_core,
@@ -28,6 +42,20 @@ const struct sieve_extension_def *const sieve_extensions[] = {
 	&sieve_ext_variables,
 	&sieve_ext_relational,
 	&sieve_ext_testsuite,
+	&sieve_ext_include,
+	&sieve_ext_body, &sieve_ext_mime, &sieve_ext_foreverypart, &sieve_ext_extracttext,
+	&sieve_ext_replace, &sieve_ext_enclose,
+	&sieve_ext_editheader,
+	&sieve_ext_vnd_dovecot_report,
+	&sieve_ext_mboxmetadata, &sieve_ext_servermetadata,
+	&sieve_ext_spamtest, &sieve_ext_spamtestplus, &sieve_ext_virustest,
+	&sieve_ext_vacation, &sieve_ext_vacation_seconds, &sieve_ext_duplicate, &sieve_ext_vnd_duplicate,
+	&sieve_ext_enotify,
+	&sieve_ext_regex, &sieve_ext_subaddress, &sieve_ext_date, &sieve_ext_index,
+	&sieve_ext_vnd_pipe, &sieve_ext_vnd_filter, &sieve_ext_vnd_execute,
+	&sieve_ext_imap4flags, &sieve_ext_copy, &sieve_ext_mailbox, &sieve_ext_special_use,
+	&sieve_ext_reject, &sieve_ext_ereject, &sieve_ext_ihave, &sieve_ext_environment,
+	&sieve_ext_vnd_dovecot_environment, &sieve_ext_vnd_dovecot_debug,
 	NULL
 };
 

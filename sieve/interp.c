@@ -103,6 +103,15 @@ bool sieve_runtime_namespace_get(struct sieve_runtime *rt, const char *name, siz
 		out->len = strlen(p);
 		return true;
 	}
+	/* Other namespaces belong to the extensions the script required. */
+	for (size_t i = 0; i < rt->bin->nexts; i++) {
+		const struct sieve_var_namespace *ns = sieve_extensions[rt->bin->exts[i]]->var_namespace;
+		if (ns == NULL || ns->get == NULL)
+			continue;
+		size_t nl = strlen(ns->name);
+		if (len > nl && name[nl] == '.' && strncasecmp(name, ns->name, nl) == 0)
+			return ns->get(rt, name, len, out);
+	}
 	return false;
 }
 
@@ -260,10 +269,33 @@ static uint32_t get_u32(const unsigned char *p)
 	return v;
 }
 
+/* True when b uses a testsuite-only extension (vnd.dovecot.testsuite),
+ * whose commands need the testsuite's context. */
+static bool uses_testsuite_ext(const struct sieve_binary *b)
+{
+	for (size_t i = 0; i < b->ncmds; i++)
+		if (sieve_extensions[b->cmd_ext[i]]->flags & SV_EF_TESTSUITE)
+			return true;
+	for (size_t i = 0; i < b->ntags; i++)
+		if (sieve_extensions[b->tag_ext[i]]->flags & SV_EF_TESTSUITE)
+			return true;
+	for (size_t i = 0; i < b->nexts; i++)
+		if (sieve_extensions[b->exts[i]]->flags & SV_EF_TESTSUITE)
+			return true;
+	return false;
+}
+
 /* Runs from rt->pc until END or stop.  Returns a sieve_status. */
 int sieve_interpret(struct sieve_runtime *rt)
 {
 	const struct sieve_binary *b = rt->bin;
+	/* The verifier accepts any extension of the registry; a binary (a
+	   cached .tmsbin) naming testsuite commands must not run outside the
+	   testsuite, where they would find no context (fuzz/fuzz_binary.c). */
+	if (rt->testsuite == NULL && uses_testsuite_ext(b)) {
+		sieve_runtime_error(rt, NULL, "binary uses the vnd.dovecot.testsuite extension outside the testsuite");
+		return SIEVE_BIN_CORRUPT;
+	}
 	uint64_t count = 0;
 	while (!rt->stopped) {
 		if (++count > rt->instr_budget) {
@@ -341,12 +373,17 @@ struct sieve_runtime *sieve_runtime_create(struct sieve_binary *b, const struct 
 	rt->bin = b;
 	rt->params = p;
 	rt->cfg = p->cfg;
-	rt->msg = p->msg;
+	/* A result shared by several scripts (multiscript) carries the
+	   message as the earlier scripts edited it (editheader, filter). */
+	rt->msg = result->msg != NULL ? result->msg : p->msg;
 	rt->result = result;
 	rt->diags = diags;
 	rt->arena = arena;
 	rt->nvars = b->nvars;
 	rt->vars = arena_alloc(arena, sizeof(*rt->vars) * (b->nvars + 1));
+	/* include's global variables, shared by every script of the binary. */
+	rt->nglobals = b->nglobals;
+	rt->globals = arena_alloc(arena, sizeof(*rt->globals) * (b->nglobals + 1));
 	rt->ext_ctx = arena_alloc(arena, sizeof(void *) * (sieve_extension_count() + 1));
 	rt->testsuite = p->testsuite;
 	rt->max_var_size = sieve_config_uint(p->cfg, "sieve_variables_max_variable_size",

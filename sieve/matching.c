@@ -73,6 +73,9 @@ int sieve_match_value(struct sieve_match_ctx *m, const char *v, size_t len)
 		case SV_MATCH_VALUE:
 			ok = match_value(m->cmp, m->rel, v, len, k, kl);
 			break;
+		case SV_MATCH_REGEX:
+			ok = sieve_regex_match_key(m, i, v, len);
+			break;
 		default:
 			break;
 		}
@@ -86,6 +89,7 @@ int sieve_match_value(struct sieve_match_ctx *m, const char *v, size_t len)
 
 int sieve_match_end(struct sieve_match_ctx *m)
 {
+	sieve_regex_match_end(m);
 	if (m->mtype == SV_MATCH_COUNT) {
 		for (size_t i = 0; i < m->nkeys; i++)
 			if (match_count(m->cmp, m->rel, m->nvalues, m->keys[i].p, m->keys[i].len))
@@ -177,4 +181,49 @@ bool sieve_utf8_valid(const char *s, size_t len)
 		p += n;
 	}
 	return true;
+}
+
+const char *sieve_str_sanitize(struct arena *a, const char *s, size_t len, size_t max)
+{
+	const char *nul = memchr(s, '\0', len);
+	if (nul != NULL)
+		len = (size_t)(nul - s);
+	bool clean = len <= max;
+	for (size_t i = 0; clean && i < len; i++)
+		if ((unsigned char)s[i] < 32 || (unsigned char)s[i] >= 0x80)
+			clean = false;   /* 8-bit text is checked for valid UTF-8 below */
+	if (clean)
+		return s[len] == '\0' ? s : arena_memdup(a, s, len);
+	struct strbuf b = STRBUF_INIT;
+	size_t i = 0;
+	while (i < len && i < max) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : c < 0xc0 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : 0;
+		if (n == 0 || i + n > len || !sieve_utf8_valid(s + i, n)) {
+			/* invalid UTF-8: one '?' per byte */
+			strbuf_putc(&b, '?');
+			i++;
+			continue;
+		}
+		if (i + n > max)
+			break;
+		if (c < 32)
+			strbuf_putc(&b, '?');
+		else
+			strbuf_append(&b, s + i, n);
+		i += n;
+	}
+	if (i < len) {
+		/* Make room for "..." without cutting a character in two. */
+		size_t keep = max < 3 ? 0 : max - 3;
+		while (b.len > keep) {
+			b.len--;
+			while (b.len > 0 && ((unsigned char)b.data[b.len] & 0xc0) == 0x80)
+				b.len--;
+		}
+		strbuf_append(&b, "...", 3);
+	}
+	const char *r = arena_memdup(a, b.data ? b.data : "", b.len);
+	strbuf_free(&b);
+	return r;
 }

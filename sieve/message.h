@@ -30,6 +30,9 @@ struct message {
 	struct msg_mime_part *mime;   /* NULL until msg_mime_parse() */
 	bool has_body;         /* an empty line ended the header; without one the
 				  message has no body at all (RFC 5173 section 5) */
+	void *part_index;      /* the MIME extensions' list of parts in walk
+				  order (sieve/ext/mime-common.c), built on
+				  first use; lives in the message's arena */
 };
 
 /* Parses the header index of data[0..size).  data must stay valid as long as

@@ -5,6 +5,7 @@
  * only once every store succeeded, and the implicit keep (or the keep that
  * replaces a failed result) comes last. */
 #include "sieve/engine.h"
+#include "sieve/ext/outgoing.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,7 +62,23 @@ struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sie
 	act->result = rt->result;
 	act->line = a != NULL ? a->line : 0;
 	act->location = arena_printf(rt->result->arena, "%s: line %d", rt->bin->script_name, act->line);
+	/* An action delivers the message as it was when the script asked for
+	   it, even if a later filter or editheader replaces it. */
+	if (rt->msg != rt->params->msg)
+		act->msg = rt->msg;
 	return act;
+}
+
+void sieve_runtime_replace_message(struct sieve_runtime *rt, struct message *m)
+{
+	rt->msg = m;
+	rt->result->msg = m;
+}
+
+const struct message *sieve_action_message(const struct sieve_action *act,
+					   const struct sieve_run_params *p)
+{
+	return act->msg != NULL ? act->msg : p->msg;
 }
 
 int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
@@ -75,11 +92,11 @@ int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 				act->def->check_duplicate(rt, a, old, act) : 1;
 			if (d < 0)
 				return -1;
-			if (d > 0) {
-				if (cancels_keep)
-					r->keep_cancelled = true;
+			/* A duplicate is dropped: the first action stays as it
+			   was (with its :copy), so the implicit keep does not
+			   change either (Pigeonhole). */
+			if (d > 0)
 				return 0;
-			}
 		} else {
 			if (act->def->check_conflict != NULL && act->def->check_conflict(rt, a, act, old) < 0)
 				return -1;
@@ -123,52 +140,73 @@ static bool mailbox_eq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-static void add_flags(struct sieve_result *r, struct sieve_action *dst, const char *const *flags, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		bool dup = false;
-		for (size_t j = 0; j < dst->nflags; j++)
-			if (strcasecmp(dst->flags[j], flags[i]) == 0)
-				dup = true;
-		if (dup)
-			continue;
-		dst->flags = arena_grow(r->arena, dst->flags, dst->nflags, dst->nflags + 1, sizeof(char *));
-		dst->flags[dst->nflags++] = flags[i];
-	}
-}
-
 static int store_check_duplicate(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 				 struct sieve_action *old, struct sieve_action *act)
 {
 	if (!mailbox_eq(old->mailbox, act->mailbox))
 		return 0;
-	/* Merged: the flags of both apply; a keep takes the store over. */
-	add_flags(rt->result, old, (const char *const *)act->flags, act->nflags);
-	if (act->keep)
+	/* Merged as Pigeonhole merges side effects: what both carry takes
+	   the newer value (the last flag list wins, RFC 5232 section 3.2);
+	   what only the newer one carries (:copy, :create) is dropped.  A
+	   keep takes the store over. */
+	if (act->flags_set && old->flags_set) {
+		old->flags = act->flags;
+		old->nflags = act->nflags;
+	}
+	if (act->special_use != NULL && old->special_use != NULL)
+		old->special_use = act->special_use;
+	if (act->keep) {
+		/* ... and its name: fileinto "Inbox"; keep; prints INBOX. */
 		old->keep = true;
-	if (act->create)
-		old->create = true;
-	if (!act->copy)
-		old->copy = false;
+		old->mailbox = act->mailbox;
+	}
 	return 1;
 }
 
-static void print_flags(const struct sieve_action *act, struct strbuf *out)
+/* The flags a store applies: its own (imap4flags was active when it was
+ * added), else the internal flags of a script that used imap4flags later
+ * in the same result (Pigeonhole's implicit side effect). */
+static void store_flags(const struct sieve_action *act, const char *const **flags_r, size_t *n_r)
 {
-	if (act->nflags == 0)
-		return;
-	strbuf_puts(out, "        + add IMAP flags:");
-	for (size_t i = 0; i < act->nflags; i++) {
-		const char *f = act->flags[i];
-		strbuf_putc(out, ' ');
-		if (f[0] == '\\') {
-			for (const char *p = f; *p; p++)
-				strbuf_putc(out, (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p));
-		} else {
-			strbuf_puts(out, f);
+	const struct sieve_result *r = act->result;
+	if (act->flags_set || r == NULL || r->flags_ctx == NULL) {
+		*flags_r = (const char *const *)act->flags;
+		*n_r = act->nflags;
+	} else {
+		*flags_r = (const char *const *)r->keep_flags;
+		*n_r = r->keep_nflags;
+	}
+}
+
+/* sieve-test's "add IMAP flags:" line: the system flags it knows, in its
+ * fixed order and lower case, each once, then the keywords as given. */
+static void print_flags(const char *const *flags, size_t n, struct strbuf *out)
+{
+	static const char *const sys[] = { "\\flagged", "\\answered", "\\deleted", "\\seen", "\\draft" };
+	bool any = false;
+	struct strbuf line = STRBUF_INIT;
+	for (size_t k = 0; k < sizeof(sys) / sizeof(sys[0]); k++) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcasecmp(flags[i], sys[k]) == 0) {
+				strbuf_printf(&line, " %s", sys[k]);
+				any = true;
+				break;
+			}
 		}
 	}
-	strbuf_putc(out, '\n');
+	struct arena *tmp = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (flags[i][0] == '\\')
+			continue;
+		if (tmp == NULL)
+			tmp = arena_new(1024);
+		strbuf_printf(&line, " %s", sieve_str_sanitize(tmp, flags[i], strlen(flags[i]), 64));
+		any = true;
+	}
+	arena_unref(&tmp);
+	if (any)
+		strbuf_printf(out, "        + add IMAP flags:%s\n", line.data);
+	strbuf_free(&line);
 }
 
 /* As Pigeonhole's str_sanitize(): control characters become '?', and a
@@ -197,14 +235,23 @@ static void store_print(const struct sieve_action *act, struct strbuf *out, bool
 	strbuf_puts(out, " * store message in folder: ");
 	print_sanitized(out, act->mailbox, 128);
 	strbuf_putc(out, '\n');
-	print_flags(act, out);
+	/* Side effects in Pigeonhole's order: by precedence (special-use,
+	   then create), then :flags and :copy as they were given, the
+	   internal flags (no :flags) last. */
 	if (act->special_use != NULL)
 		strbuf_printf(out, "        + use mailbox with special-use flag `%s' instead if accessible\n",
 			      act->special_use);
 	if (act->create)
 		strbuf_puts(out, "        + create mailbox if it does not exist\n");
+	const char *const *flags;
+	size_t nflags;
+	store_flags(act, &flags, &nflags);
+	if (act->flags_first)
+		print_flags(flags, nflags, out);
 	if (act->copy)
 		strbuf_puts(out, "        + preserve implicit keep\n");
+	if (!act->flags_first)
+		print_flags(flags, nflags, out);
 }
 
 static int store_execute(struct sieve_action *act, const struct sieve_run_params *p, struct diag_list *diags)
@@ -212,8 +259,11 @@ static int store_execute(struct sieve_action *act, const struct sieve_run_params
 	const char *err = "no mail store";
 	if (p->host == NULL || p->host->store == NULL)
 		return 0;
-	if (p->host->store(p->host->ctx, act->mailbox, act->create, p->msg,
-			   (const char *const *)act->flags, act->nflags, &err) < 0) {
+	const char *const *flags;
+	size_t nflags;
+	store_flags(act, &flags, &nflags);
+	if (p->host->store(p->host->ctx, act->mailbox, act->create, sieve_action_message(act, p),
+			   flags, nflags, &err) < 0) {
 		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to store into mailbox '%s': %s",
 			 act->mailbox, err);
 		return -1;
@@ -241,8 +291,7 @@ static int redirect_check_duplicate(struct sieve_runtime *rt, const struct sieve
 		return 0;
 	if (strcasecmp(oat, nat) != 0)
 		return 0;
-	if (!act->copy)
-		old->copy = false;
+	/* The first redirect stays as it was, :copy or not (Pigeonhole). */
 	return 1;
 }
 
@@ -257,15 +306,31 @@ static int redirect_execute(struct sieve_action *act, const struct sieve_run_par
 {
 	if (p->host == NULL || p->host->send == NULL)
 		return 0;
-	/* A forwarded message keeps its original sender (RFC 5228 4.2); a
-	   Received-like trace header lets loops be spotted downstream. */
+	/* The copy's format, envelope sender and loop check are Pigeonhole's
+	   (sieve/ext/outgoing.c). */
 	struct strbuf msg = STRBUF_INIT;
-	const char *user = p->env != NULL && p->env->to != NULL ? p->env->to : "";
-	strbuf_printf(&msg, "X-Sieve: Tamis\r\nX-Sieve-Redirected-From: %s\r\n", user);
-	strbuf_append(&msg, p->msg->data, p->msg->size);
+	const struct message *m = sieve_action_message(act, p);
+	struct arena *tmp = arena_new(4096);
+	const char *env_from = "";
+	if (sieve_redirect_compose(p, m, act->address, tmp, &msg, &env_from, diags, act->line) == 0) {
+		/* A loop: nothing is sent and the message stays here instead
+		   (unless another action already stores or drops it). */
+		bool other = false;
+		for (size_t i = 0; i < act->result->count; i++) {
+			const struct sieve_action *o = act->result->actions[i];
+			if (o != act && (o->def == &sieve_act_store || o->def == &sieve_act_discard ||
+					 strcmp(o->def->name, "reject") == 0 || strcmp(o->def->name, "ereject") == 0))
+				other = true;
+		}
+		if (!other && !act->copy)
+			act->result->keep_cancelled = false;
+		strbuf_free(&msg);
+		arena_unref(&tmp);
+		return 0;
+	}
 	const char *rcpt = act->address;
 	struct sieve_outgoing out = {
-		.env_from = p->env != NULL && p->env->from != NULL ? p->env->from : "",
+		.env_from = env_from,
 		.rcpts = &rcpt,
 		.nrcpts = 1,
 		.data = msg.data,
@@ -274,6 +339,7 @@ static int redirect_execute(struct sieve_action *act, const struct sieve_run_par
 	const char *err = "unknown error";
 	int ret = p->host->send(p->host->ctx, &out, &err);
 	strbuf_free(&msg);
+	arena_unref(&tmp);
 	if (ret < 0) {
 		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to redirect message to <%s>: %s",
 			 act->address, err);
@@ -317,18 +383,15 @@ void sieve_result_print(struct sieve_result *r, struct strbuf *out, const char *
 	} else {
 		strbuf_printf(out, " * store message in folder: %s\n",
 			      default_mailbox != NULL ? default_mailbox : "INBOX");
-		struct sieve_action tmp;
-		memset(&tmp, 0, sizeof(tmp));
-		tmp.flags = r->keep_flags;
-		tmp.nflags = r->keep_nflags;
-		print_flags(&tmp, out);
+		print_flags((const char *const *)r->keep_flags, r->keep_nflags, out);
 	}
 	strbuf_putc(out, '\n');
 }
 
 /* ---- execution ---- */
 
-static int do_keep(struct sieve_result *r, const struct sieve_run_params *p, struct diag_list *diags)
+static int do_keep(struct sieve_result *r, const struct sieve_run_params *p, struct diag_list *diags,
+		   bool failed)
 {
 	struct sieve_action keep;
 	memset(&keep, 0, sizeof(keep));
@@ -336,6 +399,15 @@ static int do_keep(struct sieve_result *r, const struct sieve_run_params *p, str
 	keep.mailbox = p->default_mailbox != NULL ? p->default_mailbox : "INBOX";
 	keep.flags = r->keep_flags;
 	keep.nflags = r->keep_nflags;
+	/* The keep that replaces a failed result stores the message as it
+	   arrived, without the script's edits (as Pigeonhole). */
+	keep.msg = failed ? NULL : r->msg;
+	/* fileinto :copy "INBOX" already put the message there: the implicit
+	   keep is that store, not a second copy. */
+	for (size_t i = 0; i < r->count && !failed; i++)
+		if (r->actions[i]->def == &sieve_act_store && r->actions[i]->executed &&
+		    mailbox_eq(r->actions[i]->mailbox, keep.mailbox))
+			return 0;
 	if (store_execute(&keep, p, diags) == 0)
 		return 0;
 	if (strcmp(keep.mailbox, "INBOX") != 0) {
@@ -367,7 +439,7 @@ int sieve_result_execute(struct sieve_result *r, const struct sieve_run_params *
 	   outgoing mail cannot be rolled back. */
 	for (size_t i = 0; i < r->count && !failed; i++) {
 		struct sieve_action *act = r->actions[i];
-		if (act->executed || (act->def->flags & SV_AF_MAIL_STORAGE))
+		if (act->executed || (act->def->flags & (SV_AF_MAIL_STORAGE | SV_AF_FINAL)))
 			continue;
 		if (act->def->execute != NULL && act->def->execute(act, p, diags) < 0)
 			failed = true;
@@ -376,10 +448,20 @@ int sieve_result_execute(struct sieve_result *r, const struct sieve_run_params *
 	}
 	r->executed = true;
 	if (!r->keep_cancelled || failed) {
-		if (do_keep(r, p, diags) < 0)
+		if (do_keep(r, p, diags, failed) < 0)
 			return SIEVE_KEEP_FAILED;
 		*keep_done_r = true;
-		return failed ? SIEVE_FAILURE : SIEVE_OK;
+		if (failed)
+			return SIEVE_FAILURE;
+	}
+	/* Phase 3: what may only happen once the message is safely handled. */
+	for (size_t i = 0; i < r->count; i++) {
+		struct sieve_action *act = r->actions[i];
+		if (act->executed || !(act->def->flags & SV_AF_FINAL))
+			continue;
+		if (act->def->execute != NULL)
+			(void)act->def->execute(act, p, diags);
+		act->executed = true;
 	}
 	return SIEVE_OK;
 }

@@ -75,11 +75,23 @@ struct sieve_host {
 	/* Duplicate tracking (vacation, redirect loop, duplicate ext). */
 	int (*duplicate_check)(void *ctx, const void *key, size_t keylen);
 	void (*duplicate_mark)(void *ctx, const void *key, size_t keylen, time_t until);
-	/* Loads an included script's source ("personal" or "global"). */
+	/* Loads an included script's source (:personal or :global location)
+	   into src_r: 1 when found (*path_r, kept until the next call, names
+	   it), 0 when it does not exist (or the location is not configured),
+	   -2 when the location is unavailable (e.g. its folder is missing),
+	   -1 on any other error (*error_r).  sieve_include_location_load()
+	   reads Pigeonhole-style locations for hosts. */
 	int (*include_load)(void *ctx, bool global, const char *name,
 			    struct strbuf *src_r, const char **path_r, const char **error_r);
 	/* Log a line for the user / admin. */
 	void (*log)(void *ctx, enum diag_level lvl, const char *msg);
+	/* IMAP METADATA (RFC 5464) for mboxmetadata/servermetadata (RFC 5490):
+	   the value of `entry` ("/private/..." or "/shared/...", already
+	   validated) on `mailbox`, or a server annotation when mailbox is NULL.
+	   Returns 1 with *value_r (allocated from a), 0 when not set, -1 on
+	   error (*error_r).  May be NULL: no annotation exists then. */
+	int (*metadata_get)(void *ctx, const char *mailbox, const char *entry, struct arena *a,
+			    const char **value_r, const char **error_r);
 	time_t (*now)(void *ctx);
 };
 
@@ -108,7 +120,8 @@ const unsigned char *sieve_binary_image(const struct sieve_binary *b, size_t *le
 struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char **error_r);
 void sieve_binary_unref(struct sieve_binary **b);
 struct sieve_binary *sieve_binary_ref(struct sieve_binary *b);
-/* Writes atomically (temp file in the same folder, fsync, rename, fsync dir). */
+/* Writes atomically (temp file in the same folder, rename); not fsync'ed:
+ * the file is a verified cache (see binary.c). */
 int sieve_binary_save(const struct sieve_binary *b, const char *path, const char **error_r);
 /* Reads a file written by sieve_binary_save. */
 struct sieve_binary *sieve_binary_read(const char *path, const char **error_r);
@@ -141,6 +154,15 @@ struct sieve_run_params {
 	const char *username;
 	void *testsuite;               /* testsuite context, NULL outside it */
 	const char *testsuite_dir;     /* ${tst.path} */
+	/* The message's current flags, when it already sits in a mailbox
+	   (IMAPSIEVE, the testsuite's test_message :folder): imap4flags'
+	   internal variable starts with them.  System flags as "\\Seen". */
+	const char *const *mail_flags;
+	size_t mail_nflags;
+	/* The environment extension's "location" ("MDA" when NULL, "MS",
+	   "MTA", "MUA") and "phase" ("during" when NULL, "pre", "post"). */
+	const char *env_location;
+	const char *env_phase;
 };
 
 /* Runs the binary, adding actions to result.  Returns a sieve_status; on
@@ -156,5 +178,47 @@ int sieve_result_execute(struct sieve_result *r, const struct sieve_run_params *
 
 /* Extension listing for capability strings ("fileinto reject ..."). */
 void sieve_capabilities(const struct sieve_config *cfg, struct strbuf *out);
+
+/* ---- include: script locations (sieve/ext/include.c) ---- */
+/* Reads script `name` from a Pigeonhole-style location: "[file:]DIR[;...]"
+ * (DIR/name.sieve; "~/" is $HOME) or "dict:file:PATH" (a Dovecot file
+ * dict: priv/sieve/name/NAME -> id, priv/sieve/data/ID -> source).
+ * Returns 1 (found; *path_r malloc'd), 0 (no such script, or no location
+ * given), -2 (the location does not exist), -1 on a read error (*error_r:
+ * static text). */
+int sieve_include_location_load(const char *location, const char *name, struct strbuf *src_r,
+				char **path_r, const char **error_r);
+/* The location for :personal (global false) or :global includes from the
+ * settings: "sieve_global" / "sieve_global_dir" for global scripts,
+ * "sieve_dir" / "sieve" for personal ones (NULL when unset). */
+const char *sieve_include_location(const struct sieve_config *cfg, bool global);
+
+/* ---- multiscript: sieve_before, the user script, sieve_after ---- */
+/* As Pigeonhole's sieve_multiscript_*: the scripts of a sequence share one
+ * result.  After each script its actions are executed (or, with test_out,
+ * printed as sieve-test -s does); the next script runs only while keep is
+ * in effect (an explicit keep in a non-final script means "continue"); a
+ * failure ends the sequence and the message is kept.  The final implicit
+ * keep is stored once, by sieve_multiscript_finish(). */
+struct sieve_multiscript;
+struct sieve_multiscript *sieve_multiscript_start(const struct sieve_run_params *p,
+						  struct strbuf *test_out);
+/* Runs the next script; returns true while the sequence goes on. */
+bool sieve_multiscript_run(struct sieve_multiscript *ms, struct sieve_binary *b,
+			   struct diag_list *diags);
+/* Status so far (a sieve_status). */
+int sieve_multiscript_status(const struct sieve_multiscript *ms);
+/* True when the sequence ended with the message discarded (no delivery):
+ * a sieve_discard script may run then, through sieve_multiscript_run_discard. */
+bool sieve_multiscript_will_discard(const struct sieve_multiscript *ms);
+void sieve_multiscript_run_discard(struct sieve_multiscript *ms, struct sieve_binary *b,
+				   struct diag_list *diags);
+/* The result shared by the sequence (e.g. for test_result_action). */
+struct sieve_result *sieve_multiscript_result(struct sieve_multiscript *ms);
+/* Ends the sequence: performs the implicit keep when it is still in effect
+ * (not in test mode) and frees ms.  status: the caller's own (SIEVE_OK, or
+ * a failure that forces the keep).  Returns the final sieve_status. */
+int sieve_multiscript_finish(struct sieve_multiscript **ms, struct diag_list *diags, int status,
+			     bool *keep_done_r);
 
 #endif

@@ -18,6 +18,10 @@ struct testsuite_store {
 	/* Message `index` (0-based, delivery order) of a folder, into arena. */
 	int (*folder_message)(void *ctx, const char *mailbox, unsigned index, struct arena *a,
 			      const char **data_r, size_t *len_r);
+	/* Optional: that message's flags (system flags as "\\Seen", then
+	   keywords), into arena; imap4flags' hasflag sees them. */
+	int (*folder_message_flags)(void *ctx, const char *mailbox, unsigned index, struct arena *a,
+				    const char ***flags_r, size_t *n_r);
 };
 
 /* Runs one .svtest file; prints Pigeonhole's per-block lines to out.

@@ -245,9 +245,6 @@ int sieve_validator_var_declare(struct sieve_validator *v, const char *name, siz
 	return (int)v->nvars++;
 }
 
-static bool is_ident_start(char c) { return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-static bool is_ident_char(char c) { return is_ident_start(c) || (c >= '0' && c <= '9'); }
-
 /* Splits "${...}" references per RFC 5229 section 3.  Anything that is not
  * a valid reference stays literal text. */
 static void split_string(struct sieve_validator *v, struct sieve_cstring *cs)
@@ -255,97 +252,65 @@ static void split_string(struct sieve_validator *v, struct sieve_cstring *cs)
 	if (!v->variables || memchr(cs->data, '$', cs->len) == NULL)
 		return;
 	const char *p = cs->data, *end = cs->data + cs->len, *lit = p;
-	struct sieve_strpart parts[64];
-	size_t np = 0;
-	struct strbuf litbuf = STRBUF_INIT;
-	bool overflow = false;
+	struct sieve_strpart *parts = NULL;
+	size_t np = 0, cap = 0;
+	bool any = false;
 	while (p < end) {
 		if (p[0] != '$' || p + 1 >= end || p[1] != '{') {
 			p++;
 			continue;
 		}
-		const char *q = p + 2;
-		const char *name = q;
-		enum sieve_strpart_kind kind;
-		unsigned index = 0;
-		if (q < end && *q >= '0' && *q <= '9') {
-			unsigned long n = 0;
-			while (q < end && *q >= '0' && *q <= '9') {
-				if (n < 100000)
-					n = n * 10 + (unsigned)(*q - '0');
-				q++;
-			}
-			if (q >= end || *q != '}') {
-				p++;
-				continue;
-			}
-			kind = SV_SP_MATCHVAR;
-			index = (unsigned)n;
-		} else {
-			bool ns = false;
-			if (q >= end || !is_ident_start(*q)) {
-				p++;
-				continue;
-			}
-			for (;;) {
-				while (q < end && is_ident_char(*q))
-					q++;
-				if (q < end && *q == '.' && q + 1 < end && is_ident_start(q[1])) {
-					ns = true;
-					q++;
-					continue;
-				}
-				break;
-			}
-			if (q >= end || *q != '}') {
-				p++;
-				continue;
-			}
-			if (ns) {
-				kind = SV_SP_NAMESPACE;
-			} else {
-				int slot = sieve_validator_var_declare(v, name, (size_t)(q - name));
-				if (slot < 0) {
-					if (!v->var_limit_reported)
-						sieve_validator_error(v, cs->loc,
-							"(implicit) declaration of new variable '%.*s' exceeds the limit (max variables: %zu)",
-							(int)(q - name), name, v->max_vars);
-					v->var_limit_reported = true;
-					p++;
-					continue;
-				}
-				kind = SV_SP_VARIABLE;
-				index = (unsigned)slot;
-			}
+		/* The reference syntax and its errors belong to the variables
+		   extension (sieve/ext/variables.c). */
+		struct sieve_strpart ref;
+		const char *next;
+		int r = sieve_variables_parse_ref(v, cs, p + 2, end, &ref, &next);
+		if (r == 0) {
+			p++;
+			continue;
 		}
-		if (np + 2 >= sizeof(parts) / sizeof(parts[0])) {
-			overflow = true;
-			break;
+		any = true;
+		if (np + 2 > cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			parts = arena_grow(v->arena, parts, cap, nc, sizeof(*parts));
+			cap = nc;
 		}
 		if (p > lit) {
 			parts[np].kind = SV_SP_LITERAL;
 			parts[np].data = lit;
 			parts[np].len = (size_t)(p - lit);
+			parts[np].index = 0;
 			np++;
 		}
-		parts[np].kind = kind;
-		parts[np].index = index;
-		parts[np].data = name;
-		parts[np].len = (size_t)(q - name);
-		np++;
-		p = q + 1;
+		if (r > 0)
+			parts[np++] = ref;   /* an invalid one (error reported) is dropped */
+		p = next;
 		lit = p;
 	}
-	strbuf_free(&litbuf);
-	if (overflow || np == 0)
-		return;   /* too complex to pre-split: left literal (bounded) */
+	if (!any)
+		return;
 	if (end > lit) {
+		if (np + 1 > cap) {
+			parts = arena_grow(v->arena, parts, cap, cap + 1, sizeof(*parts));
+			cap++;
+		}
 		parts[np].kind = SV_SP_LITERAL;
 		parts[np].data = lit;
 		parts[np].len = (size_t)(end - lit);
+		parts[np].index = 0;
 		np++;
 	}
-	cs->parts = arena_memdup(v->arena, parts, np * sizeof(parts[0]));
+	if (np == 0) {
+		/* Only invalid references: compilation fails anyway; keep one
+		   empty literal so the string still counts as split. */
+		parts = arena_alloc(v->arena, sizeof(*parts));
+		parts[0].kind = SV_SP_LITERAL;
+		parts[0].data = "";
+		parts[0].len = 0;
+		parts[0].index = 0;
+		np = 1;
+	}
+	cs->parts = parts;
 	cs->nparts = np;
 }
 
@@ -477,6 +442,12 @@ static struct sieve_cmd *validate_context(struct sieve_validator *v, struct ast_
 		return NULL;
 	}
 	struct sieve_cmd *c = arena_alloc(v->arena, sizeof(*c));
+	unsigned nargs = 0;
+	for (const struct ast_arg *a = n->args; a != NULL; a = a->next)
+		nargs++;
+	c->tags = arena_alloc(v->arena, sizeof(*c->tags) * (nargs < SIEVE_MAX_TAGS ? nargs + 1 : SIEVE_MAX_TAGS));
+	c->pos_cap = nargs + SIEVE_CMD_SPARE_POS;
+	c->pos = arena_alloc(v->arena, sizeof(*c->pos) * c->pos_cap);
 	c->def = def;
 	c->ext = ext;
 	c->node = n;
@@ -601,7 +572,7 @@ static int validate_arguments(struct sieve_validator *v, struct sieve_cmd *c)
 		return -1;
 	}
 	c->npos = 0;
-	for (struct ast_arg *p = first_pos; p != NULL && c->npos < AST_MAX_ARGUMENTS; p = p->next) {
+	for (struct ast_arg *p = first_pos; p != NULL && c->npos < c->pos_cap; p = p->next) {
 		if (filter_strings_arg(v, p) < 0)
 			return -1;
 		c->npos++;
@@ -730,6 +701,9 @@ static int validate_match(struct sieve_validator *v, struct sieve_cmd *c)
 		}
 		cmp = cd->id;
 	}
+	/* A match type's own extension may own these checks (regex). */
+	if (mt != NULL && sieve_extensions[mt->ext]->match_validate != NULL)
+		return sieve_extensions[mt->ext]->match_validate(v, c, mt, cmp);
 	if (mt != NULL && cmp == MATCH_CMP_ASCII_NUMERIC &&
 	    (mt->def->id == SV_MATCH_CONTAINS || mt->def->id == SV_MATCH_MATCHES || mt->def->id == SV_MATCH_REGEX)) {
 		sieve_validator_error(v, mt->loc,
@@ -744,6 +718,24 @@ static int validate_match(struct sieve_validator *v, struct sieve_cmd *c)
 				mt->val.type == SV_AT_STRING ? mt->val.strs[0].data : "");
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* Extensions that added tags to this command check how they combine (their
+ * tag_validate hook), once per extension, as Pigeonhole's tag validators run
+ * before the command's own checks. */
+static int validate_linked_tags(struct sieve_validator *v, struct sieve_cmd *c)
+{
+	for (unsigned i = 0; i < c->ntags; i++) {
+		int e = c->tags[i].ext;
+		if (e == c->ext || sieve_extensions[e]->tag_validate == NULL)
+			continue;
+		bool seen = false;
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = c->tags[j].ext == e;
+		if (!seen && sieve_extensions[e]->tag_validate(v, c) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -765,7 +757,9 @@ static int validate_command(struct sieve_validator *v, struct sieve_cmd *c, int 
 	} else if (validate_positional_types(v, c) < 0) {
 		ret = -1;
 	} else {
-		if (def->flags & (SV_CF_COMPARATOR | SV_CF_MATCH))
+		if (validate_linked_tags(v, c) < 0)
+			ret = -1;
+		if (ret == 0 && (def->flags & (SV_CF_COMPARATOR | SV_CF_MATCH)))
 			if (validate_match(v, c) < 0)
 				ret = -1;
 		if (ret == 0 && def->validate != NULL && def->validate(v, c) < 0)
@@ -786,6 +780,8 @@ static int validate_command(struct sieve_validator *v, struct sieve_cmd *c, int 
 		*const_r = 1;
 	} else if (c->ext == 0 && strcmp(def->name, "false") == 0) {
 		*const_r = 0;
+	} else if (ret == 0 && c->constant != 0) {
+		*const_r = c->constant > 0;   /* decided by its validate hook (ihave) */
 	}
 
 	if (n->kind == AST_COMMAND && n->has_block &&

@@ -65,8 +65,8 @@ int sieve_core_store(struct sieve_runtime *rt, const struct sieve_exec_args *a, 
 	/* imap4flags: explicit :flags, else the internal flag variable. */
 	for (size_t i = 0; i < rt->bin->nexts; i++) {
 		const struct sieve_extension_def *e = sieve_extensions[rt->bin->exts[i]];
-		if (e->store_hook != NULL)
-			e->store_hook(rt, a, act);
+		if (e->store_hook != NULL && e->store_hook(rt, a, act) < 0)
+			return SIEVE_FAILURE;
 	}
 	if (sieve_result_add(rt, a, act, !copy) < 0)
 		return SIEVE_FAILURE;
@@ -154,7 +154,8 @@ static int exists_execute(struct sieve_runtime *rt, const struct sieve_exec_args
 	size_t n = sieve_opd_strlist(rt, &a->pos[0], &names);
 	rt->test_result = true;
 	for (size_t i = 0; i < n; i++) {
-		if (!msg_header_exists(rt->msg, sieve_rt_strdup(rt, names[i]))) {
+		const char **vals;
+		if (sieve_test_header_values(rt, a, sieve_rt_strdup(rt, names[i]), false, &vals) == 0) {
 			rt->test_result = false;
 			break;
 		}
@@ -169,16 +170,12 @@ static int header_execute(struct sieve_runtime *rt, const struct sieve_exec_args
 {
 	struct sieve_match_ctx m;
 	sieve_match_begin(&m, rt, a, &a->pos[1]);
-	struct sieve_string *names;
-	size_t n = sieve_opd_strlist(rt, &a->pos[0], &names);
-	for (size_t i = 0; i < n; i++) {
-		const char **vals;
-		size_t nv = msg_header_values(rt->msg, sieve_rt_strdup(rt, names[i]), true, &vals);
-		for (size_t j = 0; j < nv; j++)
-			if (sieve_match_value(&m, vals[j], strlen(vals[j])) > 0)
-				goto done;
-	}
-done:
+	/* The fields of all names (one with the index extension's :index). */
+	const char **vals;
+	size_t nv = sieve_test_header_fields(rt, a, &a->pos[0], true, &vals);
+	for (size_t j = 0; j < nv; j++)
+		if (sieve_match_value(&m, vals[j], strlen(vals[j])) > 0)
+			break;
 	rt->test_result = sieve_match_end(&m) > 0;
 	return SIEVE_OK;
 }
@@ -251,16 +248,12 @@ static int address_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 	struct sieve_match_ctx m;
 	sieve_match_begin(&m, rt, a, &a->pos[1]);
 	enum sieve_addrpart ap = sieve_args_addrpart(a);
-	struct sieve_string *names;
-	size_t n = sieve_opd_strlist(rt, &a->pos[0], &names);
-	for (size_t i = 0; i < n; i++) {
-		const char **vals;
-		size_t nv = msg_header_values(rt->msg, sieve_rt_strdup(rt, names[i]), false, &vals);
-		for (size_t j = 0; j < nv; j++)
-			if (sieve_match_address_value(rt, &m, ap, vals[j]) > 0)
-				goto done;
-	}
-done:
+	/* The fields of all names (one with the index extension's :index). */
+	const char **vals;
+	size_t nv = sieve_test_header_fields(rt, a, &a->pos[0], false, &vals);
+	for (size_t j = 0; j < nv; j++)
+		if (sieve_match_address_value(rt, &m, ap, vals[j]) > 0)
+			break;
 	rt->test_result = sieve_match_end(&m) > 0;
 	return SIEVE_OK;
 }

@@ -101,7 +101,11 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 		}
 		any = true;
 	}
-	(void)any;
+	if (!any && !bad) {
+		/* "${hex:}" names no character: it stays as it is. */
+		strbuf_free(&tmp);
+		return 0;
+	}
 	if (bad) {
 		*bad_cp = true;
 		strbuf_free(&tmp);

@@ -23,6 +23,20 @@ struct ts_mail {
 	size_t len;
 };
 
+/* One duplicate-tracking record: in memory, cleared by test_result_reset. */
+struct ts_dup {
+	unsigned char *key;
+	size_t keylen;
+	time_t until;
+};
+
+/* One IMAP METADATA entry (mailbox NULL: a server annotation). */
+struct ts_meta {
+	char *mailbox;
+	char *entry;                 /* lower case: entry names are case-insensitive */
+	char *value;
+};
+
 struct testsuite {
 	const struct testsuite_store *store;
 	FILE *out;
@@ -39,14 +53,20 @@ struct testsuite {
 	struct sieve_result *result;
 	struct ts_mail *outbox;
 	size_t noutbox, outbox_cap;
+	struct ts_dup *dups;         /* duplicate tracking (vacation, duplicate) */
+	size_t ndups, dups_cap;
 	struct sieve_host host;
 	struct sieve_run_params run;
+	/* test_imap_metadata_set: IMAP METADATA entries */
+	struct ts_meta *meta;
+	size_t nmeta, meta_cap;
 	/* current test block */
 	int ntests, nfailed;
 	const char *test_name;
 	bool in_test;
 	bool failed_current;
 	size_t test_blockend_pc;
+	char *include_path;          /* last script include_load found */
 };
 
 /* ---- message and envelope ---- */
@@ -112,6 +132,8 @@ static void ts_set_message(struct testsuite *ts, const char *data, size_t len)
 	ts_set_env(&ts->env_auth, NULL);
 	ts_refresh_env(ts);
 	ts->run.msg = ts->msg;
+	ts->run.mail_flags = NULL;
+	ts->run.mail_nflags = 0;
 }
 
 /* ---- outbox (the fake SMTP) ---- */
@@ -119,22 +141,25 @@ static void ts_set_message(struct testsuite *ts, const char *data, size_t len)
 static int ts_send(void *ctx, const struct sieve_outgoing *o, const char **error_r)
 {
 	struct testsuite *ts = ctx;
-	if (ts->noutbox == ts->outbox_cap) {
-		ts->outbox_cap = ts->outbox_cap ? ts->outbox_cap * 2 : 8;
-		ts->outbox = realloc(ts->outbox, ts->outbox_cap * sizeof(*ts->outbox));
-		if (ts->outbox == NULL)
-			abort();
+	/* As Pigeonhole's testsuite: one captured message per envelope
+	   recipient, so that test_message :smtp N sees each of them. */
+	for (size_t r = 0; r < o->nrcpts; r++) {
+		if (ts->noutbox == ts->outbox_cap) {
+			ts->outbox_cap = ts->outbox_cap ? ts->outbox_cap * 2 : 8;
+			ts->outbox = realloc(ts->outbox, ts->outbox_cap * sizeof(*ts->outbox));
+			if (ts->outbox == NULL)
+				abort();
+		}
+		struct ts_mail *m = &ts->outbox[ts->noutbox++];
+		m->env_from = strdup(o->env_from != NULL ? o->env_from : "");
+		m->nrcpts = 1;
+		m->rcpts = calloc(2, sizeof(char *));
+		m->rcpts[0] = strdup(o->rcpts[r]);
+		m->data = malloc(o->len + 1);
+		memcpy(m->data, o->data, o->len);
+		m->data[o->len] = '\0';
+		m->len = o->len;
 	}
-	struct ts_mail *m = &ts->outbox[ts->noutbox++];
-	m->env_from = strdup(o->env_from != NULL ? o->env_from : "");
-	m->nrcpts = o->nrcpts;
-	m->rcpts = calloc(o->nrcpts + 1, sizeof(char *));
-	for (size_t i = 0; i < o->nrcpts; i++)
-		m->rcpts[i] = strdup(o->rcpts[i]);
-	m->data = malloc(o->len + 1);
-	memcpy(m->data, o->data, o->len);
-	m->data[o->len] = '\0';
-	m->len = o->len;
 	return 0;
 }
 
@@ -148,6 +173,49 @@ static void ts_outbox_clear(struct testsuite *ts)
 		free(ts->outbox[i].data);
 	}
 	ts->noutbox = 0;
+}
+
+/* ---- duplicate tracking ---- */
+
+static int ts_dup_check(void *ctx, const void *key, size_t keylen)
+{
+	struct testsuite *ts = ctx;
+	time_t now = time(NULL);
+	for (size_t i = 0; i < ts->ndups; i++)
+		if (ts->dups[i].keylen == keylen && memcmp(ts->dups[i].key, key, keylen) == 0)
+			return ts->dups[i].until > now ? 1 : 0;
+	return 0;
+}
+
+static void ts_dup_mark(void *ctx, const void *key, size_t keylen, time_t until)
+{
+	struct testsuite *ts = ctx;
+	for (size_t i = 0; i < ts->ndups; i++) {
+		if (ts->dups[i].keylen == keylen && memcmp(ts->dups[i].key, key, keylen) == 0) {
+			ts->dups[i].until = until;
+			return;
+		}
+	}
+	if (ts->ndups == ts->dups_cap) {
+		ts->dups_cap = ts->dups_cap ? ts->dups_cap * 2 : 8;
+		ts->dups = realloc(ts->dups, ts->dups_cap * sizeof(*ts->dups));
+		if (ts->dups == NULL)
+			abort();
+	}
+	struct ts_dup *d = &ts->dups[ts->ndups++];
+	d->key = malloc(keylen ? keylen : 1);
+	if (d->key == NULL)
+		abort();
+	memcpy(d->key, key, keylen);
+	d->keylen = keylen;
+	d->until = until;
+}
+
+static void ts_dups_clear(struct testsuite *ts)
+{
+	for (size_t i = 0; i < ts->ndups; i++)
+		free(ts->dups[i].key);
+	ts->ndups = 0;
 }
 
 static int ts_store(void *ctx, const char *mailbox, bool create, const struct message *msg,
@@ -167,6 +235,28 @@ static int ts_mailbox_exists(void *ctx, const char *mailbox)
 	if (ts->store == NULL || ts->store->mailbox_exists == NULL)
 		return -1;
 	return ts->store->mailbox_exists(ts->store->ctx, mailbox);
+}
+
+/* include: personal scripts from <testdir>/included, global ones from
+ * <testdir>/included-global, unless the settings name other locations
+ * (sieve / sieve_dir, sieve_global / sieve_global_dir; "dict:file:"). */
+static int ts_include_load(void *ctx, bool global, const char *name, struct strbuf *src_r,
+			   const char **path_r, const char **error_r)
+{
+	struct testsuite *ts = ctx;
+	const char *loc = sieve_include_location(ts->cfg, global);
+	char *deflt = NULL;
+	if (loc == NULL) {
+		if (asprintf(&deflt, "%s/%s", ts->dir, global ? "included-global" : "included") < 0)
+			abort();
+		loc = deflt;
+	}
+	free(ts->include_path);
+	ts->include_path = NULL;
+	int r = sieve_include_location_load(loc, name, src_r, &ts->include_path, error_r);
+	*path_r = ts->include_path;
+	free(deflt);
+	return r;
 }
 
 static time_t ts_now(void *ctx)
@@ -236,9 +326,11 @@ static int test_execute(struct sieve_runtime *rt, const struct sieve_exec_args *
 	ts->in_test = true;
 	ts->failed_current = false;
 	ts->test_blockend_pc = a->block_end - 5;
-	sieve_result_reset(ts->result);
-	rt->result = ts->result;
-	ts_outbox_clear(ts);
+	/* A test_fail inside a foreverypart loop left the loop by a jump: a
+	   new test starts outside any loop. */
+	rt->loop_depth = 0;
+	/* As Pigeonhole: starting a test block resets nothing; the result and
+	   the outbox carry over until test_result_reset. */
 	return SIEVE_OK;
 }
 
@@ -351,6 +443,7 @@ static int test_result_reset_execute(struct sieve_runtime *rt, const struct siev
 	struct testsuite *ts = TS(rt);
 	sieve_result_reset(ts->result);
 	ts_outbox_clear(ts);
+	ts_dups_clear(ts);
 	return SIEVE_OK;
 }
 
@@ -436,6 +529,14 @@ static int test_message_execute(struct sieve_runtime *rt, const struct sieve_exe
 		}
 		ts_set_message(ts, data, len);
 		arena_unref(&tmp);
+		/* A stored message has flags: imap4flags starts from them. */
+		const char **flags;
+		size_t nflags;
+		if (ts->store->folder_message_flags != NULL &&
+		    ts->store->folder_message_flags(ts->store->ctx, box, idx, ts->msg_arena, &flags, &nflags) == 0) {
+			ts->run.mail_flags = flags;
+			ts->run.mail_nflags = nflags;
+		}
 	}
 	rt->msg = ts->msg;
 	rt->test_result = true;
@@ -554,6 +655,60 @@ static int test_result_action_execute(struct sieve_runtime *rt, const struct sie
 	return SIEVE_OK;
 }
 
+/* test_multiscript: compiles each script (relative to the .svtest) and
+ * runs the list as a sieve_before-style sequence on the current message,
+ * executing the result into the test store (Pigeonhole's
+ * testsuite_script_multiscript). */
+static struct sieve_binary *ts_compile_path(struct testsuite *ts, const char *rel)
+{
+	char *path = ts_path(ts, rel);
+	char *name = script_name_of(path);
+	struct sieve_binary *b = NULL;
+	struct strbuf src = STRBUF_INIT;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		diag_add(&ts->errors, DIAG_ERROR, name, 0, 0, "failed to open script: %s", strerror(errno));
+	} else {
+		char chunk[65536];
+		ssize_t r;
+		while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+			strbuf_append(&src, chunk, (size_t)r);
+		close(fd);
+		struct sieve_compile_params p = {
+			.script_name = name, .script_path = path, .cfg = ts->cfg,
+			.testsuite = true, .testsuite_dir = ts->dir, .host = &ts->host,
+		};
+		b = sieve_compile(src.data ? src.data : "", src.len, &p, &ts->errors);
+	}
+	strbuf_free(&src);
+	free(path);
+	free(name);
+	return b;
+}
+
+static int test_multiscript_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
+{
+	struct testsuite *ts = TS(rt);
+	struct sieve_string *scripts;
+	size_t n = sieve_opd_strlist(rt, &a->pos[0], &scripts);
+	diag_clear(&ts->errors);
+	ts->run.cfg = ts->cfg;
+	ts->run.msg = ts->msg;
+	struct sieve_multiscript *ms = sieve_multiscript_start(&ts->run, NULL);
+	bool ok = true, more = true;
+	for (size_t i = 0; i < n && more; i++) {
+		struct sieve_binary *b = ts_compile_path(ts, sieve_rt_strdup(rt, scripts[i]));
+		if (b == NULL) {
+			ok = false;
+			break;
+		}
+		more = sieve_multiscript_run(ms, b, &ts->errors);
+		sieve_binary_unref(&b);
+	}
+	rt->test_result = sieve_multiscript_finish(&ms, &ts->errors, SIEVE_OK, NULL) > 0 && ok;
+	return SIEVE_OK;
+}
+
 static int test_binary_save_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
 	struct testsuite *ts = TS(rt);
@@ -586,6 +741,87 @@ static int test_binary_load_execute(struct sieve_runtime *rt, const struct sieve
 	if (ts->compiled == NULL)
 		ts_fail(rt, "failed to load binary '%s': %s", name, err);
 	free(path);
+	return SIEVE_OK;
+}
+
+/* ---- IMAP METADATA (mboxmetadata, servermetadata) ---- */
+
+/* From metadata.c: RFC 5464 entry name syntax. */
+bool sieve_metadata_entry_valid(const char *name, size_t len, const char **why_r);
+
+static struct ts_meta *ts_meta_find(struct testsuite *ts, const char *mailbox, const char *entry)
+{
+	for (size_t i = 0; i < ts->nmeta; i++) {
+		struct ts_meta *m = &ts->meta[i];
+		if ((m->mailbox == NULL) != (mailbox == NULL))
+			continue;
+		if (mailbox != NULL && strcmp(m->mailbox, mailbox) != 0 &&
+		    !(strcasecmp(m->mailbox, "INBOX") == 0 && strcasecmp(mailbox, "INBOX") == 0))
+			continue;
+		if (strcasecmp(m->entry, entry) == 0)
+			return m;
+	}
+	return NULL;
+}
+
+static int ts_metadata_get(void *ctx, const char *mailbox, const char *entry, struct arena *a,
+			   const char **value_r, const char **error_r)
+{
+	struct ts_meta *m = ts_meta_find(ctx, mailbox, entry);
+	if (m == NULL)
+		return 0;
+	*value_r = arena_strdup(a, m->value);
+	return 1;
+}
+
+static void ts_meta_clear(struct testsuite *ts)
+{
+	for (size_t i = 0; i < ts->nmeta; i++) {
+		free(ts->meta[i].mailbox);
+		free(ts->meta[i].entry);
+		free(ts->meta[i].value);
+	}
+	free(ts->meta);
+	ts->meta = NULL;
+	ts->nmeta = ts->meta_cap = 0;
+}
+
+static int test_imap_metadata_set_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
+{
+	struct testsuite *ts = TS(rt);
+	const struct sieve_exec_tag *mt = sieve_args_tag(a, "mailbox");
+	const char *mailbox = mt != NULL ? sieve_rt_strdup(rt, sieve_opd_string(rt, &mt->val)) : NULL;
+	struct sieve_string entry = sieve_opd_string(rt, &a->pos[0]);
+	const char *value = sieve_rt_strdup(rt, sieve_opd_string(rt, &a->pos[1]));
+	const char *why;
+	if (!sieve_metadata_entry_valid(entry.p, entry.len, &why)) {
+		ts_fail(rt, "failed to set IMAP metadata: specified annotation name '%.*s' is invalid: %s",
+			(int)(entry.len > 256 ? 256 : entry.len), entry.p, why);
+		return SIEVE_OK;
+	}
+	char *lc = strdup(sieve_rt_strdup(rt, entry));
+	if (lc == NULL)
+		abort();
+	for (char *c = lc; *c != '\0'; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	struct ts_meta *m = ts_meta_find(ts, mailbox, lc);
+	if (m != NULL) {
+		free(lc);
+	} else {
+		if (ts->nmeta == ts->meta_cap) {
+			ts->meta_cap = ts->meta_cap ? ts->meta_cap * 2 : 8;
+			ts->meta = realloc(ts->meta, ts->meta_cap * sizeof(*ts->meta));
+			if (ts->meta == NULL)
+				abort();
+		}
+		m = &ts->meta[ts->nmeta++];
+		m->mailbox = xstrdup_or_null(mailbox);
+		m->entry = lc;
+		m->value = NULL;
+	}
+	free(m->value);
+	m->value = strdup(value);
 	return SIEVE_OK;
 }
 
@@ -643,21 +879,36 @@ static const struct sieve_command_def cmd_test_result_execute = {
 	"test_result_execute", SV_CMD_TEST, 0, NULL, 0, NULL, NULL, test_result_execute_execute, NULL };
 static const struct sieve_command_def cmd_test_binary_save = {
 	"test_binary_save", SV_CMD_COMMAND, 0, one_string, 1, NULL, NULL, test_binary_save_execute, NULL };
+static const struct sieve_pos_arg scripts_arg[] = { { "scripts", SV_AT_STRLIST } };
+static const struct sieve_command_def cmd_test_multiscript = {
+	"test_multiscript", SV_CMD_TEST, 0, scripts_arg, 1, NULL, NULL, test_multiscript_execute, NULL };
 static const struct sieve_command_def cmd_test_binary_load = {
 	"test_binary_load", SV_CMD_COMMAND, 0, one_string, 1, NULL, NULL, test_binary_load_execute, NULL };
+
+static const struct sieve_tag_def tag_md_mailbox = { "mailbox", SV_TC_NONE, 0, SV_AT_STRING, "mailbox" };
+static const struct sieve_tag_def *const imap_metadata_tags[] = { &tag_md_mailbox, NULL };
+static const struct sieve_pos_arg metadata_set_args[] = {
+	{ "annotation", SV_AT_STRING }, { "value", SV_AT_STRING } };
+static const struct sieve_command_def cmd_test_imap_metadata_set = {
+	"test_imap_metadata_set", SV_CMD_COMMAND, 0, metadata_set_args, 2, imap_metadata_tags, NULL,
+	test_imap_metadata_set_execute, NULL };
 
 static const struct sieve_command_def *const testsuite_commands[] = {
 	&cmd_test, &cmd_test_fail, &cmd_test_set, &cmd_test_config_set, &cmd_test_config_unset,
 	&cmd_test_config_reload, &cmd_test_result_reset, &cmd_test_result_print, &cmd_test_message_print,
 	&cmd_test_mailbox_create, &cmd_test_mailbox_delete, &cmd_test_message, &cmd_test_script_compile,
 	&cmd_test_script_run, &cmd_test_error, &cmd_test_result_action, &cmd_test_result_execute,
-	&cmd_test_binary_save, &cmd_test_binary_load, NULL
+	&cmd_test_binary_save, &cmd_test_binary_load, &cmd_test_imap_metadata_set, &cmd_test_multiscript, NULL
 };
+
+/* ${tst.path}: the folder of the .svtest (expanded by the interpreter). */
+static const struct sieve_var_namespace testsuite_namespace = { "tst", NULL, NULL };
 
 const struct sieve_extension_def sieve_ext_testsuite = {
 	.name = "vnd.dovecot.testsuite",
 	.flags = SV_EF_TESTSUITE,
 	.commands = testsuite_commands,
+	.var_namespace = &testsuite_namespace,
 };
 
 /* ---- running a file ---- */
@@ -680,7 +931,11 @@ int testsuite_run_file(const char *path, const struct testsuite_store *store, co
 	ts.host.store = ts_store;
 	ts.host.mailbox_exists = ts_mailbox_exists;
 	ts.host.send = ts_send;
+	ts.host.duplicate_check = ts_dup_check;
+	ts.host.duplicate_mark = ts_dup_mark;
 	ts.host.now = ts_now;
+	ts.host.include_load = ts_include_load;
+	ts.host.metadata_get = ts_metadata_get;
 	ts_set_message(&ts, default_message, sizeof(default_message) - 1);
 	ts.run.cfg = ts.cfg;
 	ts.run.msg = ts.msg;
@@ -688,6 +943,10 @@ int testsuite_run_file(const char *path, const struct testsuite_store *store, co
 	ts.run.host = &ts.host;
 	ts.run.testsuite = &ts;
 	ts.run.testsuite_dir = ts.dir;
+	/* Pigeonhole's testsuite runs as a message store ("MS") for the
+	   environment extension, as the user running it. */
+	ts.run.env_location = "MS";
+	ts.run.username = "testsuite";
 
 	char *name = script_name_of(path);
 	fprintf(out, "Test case: %s:\n\n", path);
@@ -754,6 +1013,8 @@ out:
 	sieve_result_unref(&ts.result);
 	ts_outbox_clear(&ts);
 	free(ts.outbox);
+	ts_dups_clear(&ts);
+	free(ts.dups);
 	arena_unref(&ts.msg_arena);
 	sieve_config_unref(&ts.cfg);
 	sieve_config_unref(&ts.pending);
@@ -761,7 +1022,9 @@ out:
 	free(ts.env_to);
 	free(ts.env_orig_to);
 	free(ts.env_auth);
+	ts_meta_clear(&ts);
 	free(ts.dir);
 	free(ts.tmpdir);
+	free(ts.include_path);
 	return status;
 }

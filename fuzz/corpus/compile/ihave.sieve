@@ -1,0 +1,2 @@
+require ["ihave"];
+if ihave "fileinto" { fileinto "X"; } else { error "no fileinto"; }

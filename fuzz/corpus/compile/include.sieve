@@ -1,0 +1,6 @@
+require ["include", "variables"];
+global "g";
+set "g" "value";
+include :personal "other";
+include :global :optional :once "admin";
+return;

@@ -1,0 +1,5 @@
+redirect "a@example.com";
+redirect "b@example.com";
+redirect "a@EXAMPLE.com";
+keep;
+discard;

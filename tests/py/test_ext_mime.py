@@ -1,0 +1,640 @@
+"""The MIME extensions: body (RFC 5173), mime, foreverypart, extracttext,
+replace and enclose (RFC 5703), through `tamis test` (what the tests see,
+what -e stores) and `tamis testsuite` (behaviour inside one run).  The
+cases follow the RFCs' examples and rules; where Pigeonhole's behaviour is
+the reference (body values, :param, html to text), the expectations were
+checked against sieve-test 0.5.19.
+"""
+import email
+import email.policy
+import pathlib
+
+import pytest
+
+MIXED = ("From: Alice <alice@example.org>\r\n"
+         "To: bob@example.net\r\n"
+         "Subject: report\r\n"
+         "MIME-Version: 1.0\r\n"
+         "Content-Type: multipart/mixed; boundary=outer\r\n"
+         "\r\n"
+         "This is the preamble.\r\n"
+         "--outer\r\n"
+         "Content-Type: multipart/alternative; boundary=inner\r\n"
+         "\r\n"
+         "--inner\r\n"
+         "Content-Type: text/plain; charset=iso-8859-1\r\n"
+         "Content-Transfer-Encoding: quoted-printable\r\n"
+         "\r\n"
+         "The project schedule, caf=E9.\r\n"
+         "--inner\r\n"
+         "Content-Type: text/html; charset=utf-8\r\n"
+         "\r\n"
+         "<html><body><p>The <b>missile</b> &amp; coordinates</p>"
+         "<script>secret()</script></body></html>\r\n"
+         "--inner--\r\n"
+         "--outer\r\n"
+         "Content-Type: audio/mp3\r\n"
+         "Content-Disposition: attachment; filename=\"song.mp3\"\r\n"
+         "Content-Transfer-Encoding: base64\r\n"
+         "\r\n"
+         "SUQzAwAAAAAA\r\n"
+         "--outer\r\n"
+         "Content-Type: message/rfc822\r\n"
+         "\r\n"
+         "From: Carol <carol@example.com>\r\n"
+         "Subject: forwarded\r\n"
+         "\r\n"
+         "Inner body MAKE MONEY FAST.\r\n"
+         "--outer--\r\n"
+         "This is the epilogue.\r\n")
+
+PLAIN = ("From: alice@example.org\r\n"
+         "To: bob@example.net\r\n"
+         "Subject: plain\r\n"
+         "\r\n"
+         "MAKE MONEY FAST\r\n")
+
+
+def write(d, name, text):
+    p = pathlib.Path(d) / name
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text)
+    return p
+
+
+def folders(stdout):
+    """The folders of the performed actions (not of the implicit keep)."""
+    performed = stdout.split("Implicit keep:", 1)[0]
+    return [line.split(": ", 1)[1] for line in performed.splitlines()
+            if line.startswith(" * store message in folder: ")]
+
+
+def run_script(run_tamis, d, script, msg=MIXED, extra=(), execute=False):
+    s = write(d, "s.sieve", script)
+    m = write(d, "m.eml", msg)
+    args = ["test"] + list(extra)
+    if execute:
+        md = pathlib.Path(d) / "Maildir"
+        for sub in ("cur", "new", "tmp"):
+            (md / sub).mkdir(parents=True, exist_ok=True)
+        args += ["-e", "-l", md]
+    return run_tamis(*(args + [s, m]))
+
+
+def stored(d, box=""):
+    base = pathlib.Path(d) / "Maildir" / (("." + box) if box else "")
+    files = sorted(list((base / "new").glob("*")) + list((base / "cur").glob("*")))
+    return [f.read_bytes() for f in files]
+
+
+def check_folders(run_tamis, d, script, expected, msg=MIXED, extra=()):
+    r = run_script(run_tamis, d, script, msg=msg, extra=extra)
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == expected, r
+    return r
+
+
+def compile_errors(run_tamis, d, script, extra=()):
+    s = write(d, "s.sieve", script)
+    m = write(d, "m.eml", PLAIN)
+    r = run_tamis(*(["test"] + list(extra) + [s, m]))
+    assert r.returncode != 0, r
+    return [l for l in r.stderr.splitlines() if ": error: " in l]
+
+
+# ---- body: RFC 5173 section 7 examples ----
+
+def test_rfc5173_raw_example(run_tamis, tmp_workdir):
+    script = ('require ["body", "fileinto"];\n'
+              'if body :raw :contains "MAKE MONEY FAST" { fileinto "spam"; }\n')
+    check_folders(run_tamis, tmp_workdir, script, ["spam"], msg=PLAIN)
+    # :raw sees the nested message's body too: nothing is decoded or split.
+    check_folders(run_tamis, tmp_workdir, script, ["spam"])
+
+
+def test_rfc5173_content_text_example(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :content "text" :contains ["missile", "coordinates"] { fileinto "secrets"; }\n',
+                  ["secrets"])
+
+
+def test_rfc5173_content_audio_example(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :content "audio/mp3" :contains "" { fileinto "jukebox"; }\n'
+                  'if body :content "audio/mp3" :contains "ID3" { fileinto "decoded"; }\n',
+                  ["jukebox", "decoded"])
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :content "audio/mp3" :contains "" { fileinto "jukebox"; }\n',
+                  [], msg=PLAIN)
+
+
+def test_rfc5173_text_example(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :text :contains "project schedule" { fileinto "work-stuff"; }\n',
+                  ["work-stuff"])
+
+
+# ---- body: transforms and edge cases ----
+
+def test_default_transform_is_text_and_defaults(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  # decoded from quoted-printable and ISO-8859-1
+                  'if body :contains "café" { fileinto "decoded"; }\n'
+                  # HTML reduced to text: entities decoded, script dropped
+                  'if body :contains "missile  & coordinates" { fileinto "html-text"; }\n'
+                  'if body :contains "<b>" { fileinto "tags"; }\n'
+                  'if body :contains "secret()" { fileinto "script"; }\n'
+                  # only text parts: not the audio part, not the preamble
+                  'if body :contains "preamble" { fileinto "preamble"; }\n'
+                  # default comparator i;ascii-casemap, default match :is
+                  'if body :contains "PROJECT SCHEDULE" { fileinto "casemap"; }\n'
+                  'if body "project" { fileinto "not-is"; }\n',
+                  ["decoded", "html-text", "casemap"])
+
+
+def test_content_html_is_not_converted(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :content "text/html" :contains "<b>missile</b>" { fileinto "markup"; }\n'
+                  'if body :content "text/plain" :contains "<b>" { fileinto "wrong"; }\n',
+                  ["markup"])
+
+
+def test_content_multipart_preamble_epilogue_not_boundaries(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :content "multipart" :contains "This is the preamble." { fileinto "pre"; }\n'
+                  'if body :content "multipart" :contains "This is the epilogue." { fileinto "epi"; }\n'
+                  'if body :content "multipart" :contains "--outer" { fileinto "boundary"; }\n'
+                  'if body :content "multipart" :contains "project" { fileinto "nested"; }\n',
+                  ["pre", "epi"])
+
+
+def test_content_message_rfc822_is_its_header(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto", "encoded-character"];\n'
+                  'if body :content "message/rfc822" :is "From: Carol <carol@example.com>${hex:0d 0a}'
+                  'Subject: forwarded${hex:0d 0a}" { fileinto "header"; }\n'
+                  'if body :content "message/rfc822" :contains "MAKE MONEY" { fileinto "body"; }\n'
+                  # the message inside is a text/plain part of its own
+                  'if body :content "text/plain" :contains "MAKE MONEY" { fileinto "inner"; }\n',
+                  ["header", "inner"])
+
+
+def test_content_type_specifications(run_tamis, tmp_workdir):
+    # RFC 5173 section 5.2: a type with a stray '/' matches nothing; ""
+    # matches every part.
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto", "relational", "comparator-i;ascii-numeric"];\n'
+                  'if body :content "/plain" :contains "" { fileinto "begin"; }\n'
+                  'if body :content "text/" :contains "" { fileinto "end"; }\n'
+                  'if body :content "text/plain/x" :contains "" { fileinto "double"; }\n'
+                  'if body :content "TEXT" :count "eq" :comparator "i;ascii-numeric" "3" { fileinto "text3"; }\n'
+                  # the outer and the (empty) inner preamble, the outer
+                  # epilogue (the inner one is empty: no value), 2 text
+                  # parts, audio, message/rfc822 and the message inside it
+                  'if body :content "" :count "eq" :comparator "i;ascii-numeric" "8" { fileinto "all8"; }\n',
+                  ["text3", "all8"])
+
+
+def test_header_only_message_has_no_body(run_tamis, tmp_workdir):
+    # RFC 5173 section 5: without the empty line every body test fails,
+    # even one for the empty string.
+    msg = "From: a@example.org\r\nSubject: no body\r\n"
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :raw :contains "" { fileinto "raw"; }\n'
+                  'if body :text :contains "" { fileinto "text"; }\n'
+                  'if body :content "" :matches "*" { fileinto "content"; }\n',
+                  [], msg=msg)
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto"];\n'
+                  'if body :text :is "" { fileinto "empty"; }\n',
+                  ["empty"], msg=msg + "\r\n")
+
+
+def test_raw_is_undecoded_and_without_the_empty_line(run_tamis, tmp_workdir):
+    msg = ("From: a@example.org\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+           "SGVsbG8gd29ybGQ=\r\n")
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto", "encoded-character"];\n'
+                  'if body :raw :is "SGVsbG8gd29ybGQ=${hex:0d 0a}" { fileinto "raw"; }\n'
+                  'if body :text :is "Hello world" { fileinto "decoded"; }\n',
+                  ["raw", "decoded"], msg=msg)
+
+
+def test_body_leaves_match_variables_alone(run_tamis, tmp_workdir):
+    # RFC 5173 section 6
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["body", "fileinto", "variables"];\n'
+                  'if header :matches "subject" "*port" {\n'
+                  '  if body :matches "*project*" { fileinto "${1}"; }\n'
+                  '}\n',
+                  ["re"])
+
+
+def test_body_errors(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "body";\nif body :raw :text "x" { keep; }\n')
+    assert any("the :raw, :content and :text arguments for the body test are mutually "
+               "exclusive" in e for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "body";\nif body :content "text" { keep; }\n')
+    assert errs, errs
+    errs = compile_errors(run_tamis, tmp_workdir, 'if body "x" { keep; }\n')
+    assert any("unknown test 'body'" in e for e in errs), errs
+
+
+# ---- mime: :mime, :anychild and the options ----
+
+def test_mime_options_on_content_type(run_tamis, tmp_workdir):
+    msg = ("From: a@example.org\r\n"
+           "Content-Type: Text/Calendar ; method=REQUEST; charset=UTF-8\r\n"
+           "Content-Disposition: attachment;\r\n filename*0*=utf-8''%C3%A9t;\r\n filename*1=\"e.ics\"\r\n"
+           "\r\nx\r\n")
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["mime", "fileinto", "relational", "comparator-i;ascii-numeric"];\n'
+                  'if header :mime :type "content-type" "text" { fileinto "type"; }\n'
+                  'if header :mime :subtype "content-type" "calendar" { fileinto "subtype"; }\n'
+                  'if header :mime :contenttype "content-type" "text/calendar" { fileinto "full"; }\n'
+                  'if header :mime :param "method" "content-type" "request" { fileinto "method"; }\n'
+                  'if header :mime :param ["method", "charset"] :count "eq" '
+                  ':comparator "i;ascii-numeric" "content-type" "2" { fileinto "two"; }\n'
+                  'if header :mime :type "content-disposition" "attachment" { fileinto "disp"; }\n'
+                  'if header :mime :subtype "content-disposition" "" { fileinto "nosub"; }\n'
+                  'if header :mime :param "filename" "content-disposition" "éte.ics" { fileinto "2231"; }\n'
+                  # the options only know MIME fields: any other gives ""
+                  'if header :mime :type "from" "" { fileinto "other"; }\n'
+                  'if header :mime :param "nope" "content-type" "" { fileinto "absent"; }\n',
+                  ["type", "subtype", "full", "method", "two", "disp", "nosub", "2231", "other",
+                   "absent"], msg=msg)
+
+
+def test_mime_invalid_content_type_gives_empty(run_tamis, tmp_workdir):
+    msg = "From: a@example.org\r\nContent-Type: text/plain/stupid\r\n\r\nx\r\n"
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["mime", "fileinto"];\n'
+                  'if header :mime :type "content-type" "" { fileinto "empty"; }\n'
+                  'if header :mime :type "content-type" "text" { fileinto "text"; }\n'
+                  'if header :mime "content-type" "text/plain/stupid" { fileinto "plain-mime"; }\n',
+                  ["empty", "plain-mime"], msg=msg)
+
+
+def test_anychild_outside_a_loop_reads_every_part(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["mime", "fileinto"];\n'
+                  # only the top level without :anychild
+                  'if header :mime :type "content-type" "audio" { fileinto "top"; }\n'
+                  'if header :mime :anychild :type "content-type" "audio" { fileinto "any"; }\n'
+                  'if exists :mime :anychild ["content-disposition", "subject"] { fileinto "exists"; }\n'
+                  'if exists :mime ["content-disposition"] { fileinto "top-exists"; }\n'
+                  'if address :mime :anychild :domain "from" "example.com" { fileinto "inner-from"; }\n'
+                  'if address :mime :domain "from" "example.com" { fileinto "top-from"; }\n',
+                  ["any", "exists", "inner-from"])
+
+
+def test_mime_errors(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "mime";\nif header :anychild "to" "x" { keep; }\n')
+    assert any("the :anychild tag for the header test cannot be specified without the :mime tag"
+               in e for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "mime";\nif header :mime :type :param "a" "content-type" "x" { keep; }\n')
+    assert any("are mutually exclusive, but more than one was specified" in e for e in errs), errs
+    # :type & co. belong to header only
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "mime";\nif exists :mime :type "to" { keep; }\n')
+    assert any("unknown tagged argument ':type' for the exists test" in e for e in errs), errs
+
+
+# ---- foreverypart and break ----
+
+def test_foreverypart_visits_every_part_in_order(run_tamis, tmp_workdir):
+    r = check_folders(run_tamis, tmp_workdir,
+                      'require ["foreverypart", "mime", "variables", "fileinto"];\n'
+                      'set "n" "0";\n'
+                      'foreverypart {\n'
+                      '  if header :mime :contenttype "content-type" "*" {}\n'
+                      '  if header :mime :matches :contenttype "content-type" "*" { set "t" "${1}"; }\n'
+                      '  else { set "t" "none"; }\n'
+                      '  set "n" "${n}+";\n'
+                      '  fileinto "${n}${t}";\n'
+                      '}\n',
+                      ["0+multipart/mixed", "0++multipart/alternative", "0+++text/plain",
+                       "0++++text/html", "0+++++audio/mp3", "0++++++message/rfc822",
+                       "0+++++++none"])
+
+
+def test_nested_loop_visits_the_parts_below(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "mime", "variables", "fileinto"];\n'
+                  'foreverypart {\n'
+                  '  if header :mime :subtype "content-type" "alternative" {\n'
+                  '    foreverypart {\n'
+                  '      if header :mime :matches :subtype "content-type" "*" { fileinto "in-${1}"; }\n'
+                  '    }\n'
+                  '  }\n'
+                  '}\n',
+                  ["in-plain", "in-html"])
+
+
+def test_break_and_named_break(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "mime", "variables", "fileinto"];\n'
+                  'set "n" "";\n'
+                  'foreverypart :name "outer" {\n'
+                  '  set "n" "${n}o";\n'
+                  '  foreverypart {\n'
+                  '    set "n" "${n}i";\n'
+                  '    if header :mime :type "content-type" "text" { break :name "outer"; }\n'
+                  '  }\n'
+                  '}\n'
+                  'fileinto "${n}";\n'
+                  'set "m" "";\n'
+                  'foreverypart { set "m" "${m}x"; if header :mime :type "content-type" "audio" { break; } }\n'
+                  'fileinto "${m}";\n',
+                  ["oii", "xxxxx"])
+
+
+def test_loop_without_parts_below_is_skipped(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "variables", "fileinto"];\n'
+                  'set "n" "";\n'
+                  'foreverypart { set "n" "${n}o"; foreverypart { set "n" "${n}i"; } }\n'
+                  'fileinto "${n}";\n',
+                  ["o"], msg=PLAIN)
+
+
+def test_foreverypart_errors(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir, 'require "foreverypart";\nbreak;\n')
+    assert any("the break command is not placed inside a foreverypart loop" in e for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "foreverypart";\nforeverypart :name "a" { break :name "b"; }\n')
+    assert any("not placed inside a foreverypart loop named `b'" in e for e in errs), errs
+    nested = "foreverypart { " * 5 + "keep; " + "} " * 5
+    errs = compile_errors(run_tamis, tmp_workdir, 'require "foreverypart";\n' + nested + "\n")
+    assert any("the nested foreverypart loop exceeds the nesting limit (<= 4 levels)" in e
+               for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir, 'require "foreverypart";\nforeverypart;\n')
+    assert errs, errs
+
+
+def test_loop_depth_setting(run_tamis, tmp_workdir):
+    nested = 'require "foreverypart";\n' + "foreverypart { " * 3 + "keep; " + "} " * 3 + "\n"
+    errs = compile_errors(run_tamis, tmp_workdir, nested, extra=["-o", "sieve_max_loop_depth=2"])
+    assert any("(<= 2 levels)" in e for e in errs), errs
+
+
+def test_testsuite_loop_and_test_fail(run_tamis, tmp_workdir):
+    # A test_fail inside a loop leaves it; the next test block starts
+    # outside any loop (its :mime reads the message header again).
+    body = ('require "vnd.dovecot.testsuite";\nrequire ["foreverypart", "mime"];\n'
+            'test_set "message" text:\n' + MIXED.replace("\r\n", "\n") + '.\n;\n'
+            'test "one" { foreverypart { if header :mime :type "content-type" "audio" '
+            '{ test_fail "stop here"; } } }\n'
+            'test "two" { if not header :mime :subtype "content-type" "mixed" '
+            '{ test_fail "loop context leaked"; } }\n')
+    t = write(tmp_workdir, "t.svtest", body)
+    r = run_tamis("testsuite", t)
+    assert "Test 'one' FAILED: stop here" in r.stdout, r
+    assert "Test 'two' SUCCEEDED" in r.stdout, r
+
+
+# ---- extracttext ----
+
+def test_extracttext_per_part(run_tamis, tmp_workdir):
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "extracttext", "variables", "mime", "fileinto", '
+                  '"encoded-character"];\n'
+                  'foreverypart {\n'
+                  '  extracttext "t";\n'
+                  '  if header :mime :type "content-type" "multipart" {\n'
+                  '    if string :is "${t}" "" { fileinto "multipart-empty"; }\n'
+                  '  } elsif header :mime :subtype "content-type" "html" {\n'
+                  '    if string :contains "${t}" "missile  & coordinates" { fileinto "html-text"; }\n'
+                  '    if string :contains "${t}" "<" { fileinto "html-markup"; }\n'
+                  '  } elsif header :mime :subtype "content-type" "plain" {\n'
+                  '    if string :is "${t}" "The project schedule, café." { fileinto "plain"; }\n'
+                  '  }\n'
+                  '}\n',
+                  # (the two multiparts' identical fileinto actions merge)
+                  ["multipart-empty", "plain", "html-text"])
+
+
+def test_extracttext_first_and_modifiers(run_tamis, tmp_workdir):
+    msg = "From: a@example.org\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGrüße aus Köln\r\n"
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "extracttext", "variables", "fileinto"];\n'
+                  'foreverypart {\n'
+                  # :first counts characters, not octets
+                  '  extracttext :first 4 "a"; fileinto "${a}";\n'
+                  '  extracttext :upper :first 3 "b"; fileinto "${b}";\n'
+                  '  extracttext :length :first 1000 "c"; fileinto "${c}";\n'
+                  '}\n',
+                  ["Grüß", "GRü", "16"], msg=msg)
+
+
+def test_extracttext_errors(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require ["extracttext", "variables", "foreverypart"];\nextracttext "x";\n')
+    assert any("the extracttext command is not placed inside a foreverypart loop" in e
+               for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require ["extracttext", "foreverypart"];\n')
+    assert any("extracttext extension cannot be used without variables extension" in e
+               for e in errs), errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "extracttext";\nrequire "variables";\n')
+    assert any("extracttext extension cannot be used without foreverypart extension" in e
+               for e in errs), errs
+    # the order of the requires does not matter
+    s = write(tmp_workdir, "s.sieve",
+              'require "extracttext";\nrequire ["foreverypart", "variables"];\n'
+              'foreverypart { extracttext :lower "x"; }\n')
+    m = write(tmp_workdir, "m.eml", PLAIN)
+    assert run_tamis("test", s, m).returncode == 0
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require ["extracttext", "variables", "foreverypart"];\n'
+                          'foreverypart { extracttext "1"; }\n')
+    assert errs, errs
+
+
+# ---- replace ----
+
+RX = ["-x", "+replace +enclose"]
+
+
+def parse(data):
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def test_replace_and_enclose_are_not_on_by_default(run_tamis, tmp_workdir):
+    for ext in ("replace", "enclose"):
+        errs = compile_errors(run_tamis, tmp_workdir, f'require "{ext}";\n')
+        assert any(f"unknown Sieve capability `{ext}'" in e for e in errs), errs
+
+
+def test_replace_whole_message(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "mime", "body", "fileinto"];\n'
+                   'replace :subject "Inhalt entfernt – ok" :from "Filter <filter@example.net>" '
+                   '"The contents were removed.";\n'
+                   'if not header :mime :anychild :type "content-type" "multipart" { fileinto "INBOX"; }\n'
+                   'if body :text :is "The contents were removed." { fileinto "INBOX"; }\n',
+                   extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert b"\r\nOriginal-Subject: report\r\n" in data
+    assert data.startswith(b"Original-From: Alice <alice@example.org>\r\n")
+    assert b"multipart" not in data and b"MIME-Version: 1.0\r\n" in data
+    m = parse(data)
+    assert m["Subject"] == "Inhalt entfernt – ok"
+    assert m["From"] == "Filter <filter@example.net>"
+    assert m["To"] == "bob@example.net"
+    assert m.get_content_type() == "text/plain"
+    assert m.get_content() == "The contents were removed."
+
+
+def test_replace_in_loop_replaces_one_part(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "foreverypart", "mime", "variables", "fileinto"];\n'
+                   'set "seen" "";\n'
+                   'foreverypart {\n'
+                   '  if header :mime :subtype "content-type" "alternative" {\n'
+                   '    replace "Alternatives dropped.";\n'
+                   '  }\n'
+                   '  if header :mime :matches :subtype "content-type" "*" { set "seen" "${seen} ${1}"; }\n'
+                   '}\n'
+                   # the loop went on after the replaced part, not into its
+                   # former sub-parts
+                   'if string :is "${seen}" " mixed plain mp3 rfc822" { fileinto "INBOX"; }\n',
+                   extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == ["INBOX"], r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    parts = [p.get_content_type() for p in m.walk()]
+    assert parts == ["multipart/mixed", "text/plain", "audio/mp3", "message/rfc822", "text/plain"]
+    assert list(m.iter_parts())[0].get_content() == "Alternatives dropped."
+    # the rest is untouched
+    assert data.endswith(b"--outer--\r\nThis is the epilogue.\r\n")
+    assert b"Content-Type: audio/mp3\r\n" in data
+
+
+def test_replace_mime_entity(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "foreverypart", "mime"];\n'
+                   'foreverypart {\n'
+                   '  if header :mime :type "content-type" "audio" {\n'
+                   '    replace :mime text:\n'
+                   'Content-Type: text/html; charset=utf-8\n'
+                   '\n'
+                   '<p>removed</p>\n'
+                   '.\n'
+                   ';\n'
+                   '  }\n'
+                   '}\n',
+                   extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    third = list(m.iter_parts())[1]
+    assert third.get_content_type() == "text/html"
+    assert third.get_content().strip() == "<p>removed</p>"
+    assert b"SUQzAwAAAAAA" not in data
+
+
+def test_replacement_that_looks_like_a_boundary_is_encoded(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "foreverypart", "mime", "encoded-character"];\n'
+                   'foreverypart { if header :mime :type "content-type" "audio" '
+                   '{ replace "x${hex:0d 0a}--outer--${hex:0d 0a}y"; } }\n',
+                   extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert len(list(m.iter_parts())) == 3
+    assert list(m.iter_parts())[1].get_content() == "x\r\n--outer--\r\ny"
+
+
+def test_actions_keep_the_message_they_saw(run_tamis, tmp_workdir):
+    for box in ("before", "after"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_workdir / "Maildir" / ("." + box) / sub).mkdir(parents=True, exist_ok=True)
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "fileinto"];\n'
+                   'fileinto "before";\n'
+                   'replace "new text";\n'
+                   'fileinto "after";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert stored(tmp_workdir, "before") == [PLAIN.encode()]
+    (after,) = stored(tmp_workdir, "after")
+    assert parse(after).get_content() == "new text"
+
+
+def test_replace_from_checked(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "replace";\nreplace :from "not an address" "x";\n', extra=RX)
+    assert any("invalid from address" in e for e in errs), errs
+
+
+def test_edit_limit(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require "replace";\nreplace "1";\nreplace "2";\nreplace "3";\n',
+                   msg=PLAIN, extra=RX + ["-o", "sieve_mime_max_edits=2"])
+    assert r.returncode != 0 and "too many changes to the message (max 2)" in r.stderr, r
+
+
+# ---- enclose ----
+
+def test_enclose(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["enclose", "mime", "body", "fileinto"];\n'
+                   'enclose :headers ["To", "X-Scan: suspicious"] "This message was quarantined.";\n'
+                   'if header :mime :anychild :contenttype "content-type" "message/rfc822" '
+                   '{ fileinto "INBOX"; }\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m.get_content_type() == "multipart/mixed"
+    assert m["Subject"] == "plain"          # taken from the enclosed message
+    assert m["To"] == "bob@example.net"     # copied by :headers
+    assert m["X-Scan"] == "suspicious"      # added by :headers
+    assert m["Date"] is not None and m["From"] is not None and m["Message-ID"] is not None
+    text, inner = list(m.iter_parts())
+    assert text.get_content() == "This message was quarantined."
+    assert inner.get_content_type() == "message/rfc822"
+    # the original message travels unchanged
+    assert PLAIN.encode() in data
+
+
+def test_enclose_twice_with_subject(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["enclose", "mime", "relational", "comparator-i;ascii-numeric", "fileinto"];\n'
+                   'enclose :subject "first" "one";\n'
+                   'enclose :subject "Zweite Hülle" "two";\n'
+                   'if header :mime :anychild :contenttype :count "eq" :comparator "i;ascii-numeric" '
+                   '"content-type" "6" { fileinto "INBOX"; }\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == ["INBOX"], r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "Zweite Hülle"
+    inner = list(m.iter_parts())[1].get_content()
+    assert inner["Subject"] == "first"
+
+
+def test_enclose_header_check(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "enclose";\nenclose :headers ["Bad Name: x"] "t";\n', extra=RX)
+    assert any("invalid header field" in e for e in errs), errs
