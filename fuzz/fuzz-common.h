@@ -111,11 +111,31 @@ static void fuzz_duplicate_mark(void *ctx, const void *key, size_t keylen, time_
 {
 }
 
+/* A few scripts to include (include extension): 1 = found, 0 = missing,
+ * -1 = error, as sieve/ext/include.c expects. */
 static int fuzz_include_load(void *ctx, bool global, const char *name, struct strbuf *src_r,
 			     const char **path_r, const char **error_r)
 {
-	*error_r = "includes are not available to the fuzzer";
-	return -1;
+	static const char *const scripts[][2] = {
+		{ "a", "keep;" },
+		{ "b", "require [\"variables\", \"include\"]; global \"g\"; set \"g\" \"${g}x\"; return;" },
+		{ "c", "require \"include\"; include :once \"a\"; include \"b\";" },
+		{ "self", "require \"include\"; include \"self\";" },
+		{ "bad", "if {" },
+		{ "inv", "fileinto \"x\";" },
+	};
+	for (size_t i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+		if (strcmp(name, scripts[i][0]) == 0) {
+			strbuf_puts(src_r, scripts[i][1]);
+			*path_r = global ? "/fuzz/global/script.sieve" : "/fuzz/personal/script.sieve";
+			return 1;
+		}
+	}
+	if (strcmp(name, "error") == 0) {
+		*error_r = "storage error in the fuzz host";
+		return -1;
+	}
+	return 0;
 }
 
 static void fuzz_log(void *ctx, enum diag_level lvl, const char *msg)

@@ -6,6 +6,7 @@
  * executed through a do-nothing host (fuzz-common.h).  Besides "no crash, no
  * leak, no hang", it checks that:
  *   - a failed compile reports at least one error, a successful one none;
+ *   - the generator never produces code the verifier rejects;
  *   - every generated image passes the verifier again, unchanged;
  *   - every diagnostic has a message and a sane location. */
 #include "fuzz/fuzz-common.h"
@@ -35,6 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(b != NULL ? d.errors == 0 : d.errors > 0);
 	for (size_t i = 0; i < d.count; i++) {
 		FUZZ_CHECK(d.items[i].msg != NULL);
+		/* The generator and the verifier must agree on every script
+		   the validator accepted. */
+		FUZZ_CHECK(strstr(d.items[i].msg, "generated binary failed verification") == NULL);
 		FUZZ_CHECK(d.items[i].line >= 0 && d.items[i].col >= 0);
 		char *s = diag_format(&d.items[i]);
 		free(s);

@@ -352,19 +352,37 @@ static uint32_t block_end_of(const struct sieve_binary *b, size_t pc)
 	return end;
 }
 
-/* After verify_code: every BLOCK and BLOCKEND pair up one to one.  The
- * interpreter decodes the BLOCK command again at each BLOCKEND, and block
- * hooks find the BLOCKEND at block_end - 5, so a BLOCKEND naming any other
- * instruction, or a BLOCK whose end is not its BLOCKEND, would make them
- * read an opcode or a jump as a command (found by fuzz/fuzz_binary.c). */
+/* After verify_code, what the interpreter and the commands' hooks take for
+ * granted (each found by fuzz/fuzz_binary.c):
+ *   - every BLOCK and BLOCKEND pair up one to one: the interpreter decodes
+ *     the BLOCK command again at each BLOCKEND, and block hooks find the
+ *     BLOCKEND at block_end - 5, so a BLOCKEND naming another instruction,
+ *     or a BLOCK whose end is not its BLOCKEND, would make them read an
+ *     opcode or a jump as a command;
+ *   - a command comes with the opcode the generator gives it: BLOCK only
+ *     for commands that take a block, never CMD/TEST for one that requires
+ *     it (its hooks use block_start/block_end), TEST only for tests, CMD
+ *     and BLOCK only for commands. */
 static int verify_blocks(struct verifier *vf)
 {
 	const struct sieve_binary *b = vf->b;
 	for (size_t pc = 0; pc < b->code_len; pc++) {
 		if (!vf->insn[pc])
 			continue;
+		unsigned op = b->code[pc];
+		if (op == SV_OP_CMD || op == SV_OP_TEST || op == SV_OP_BLOCK) {
+			size_t p = pc + 1;
+			uint64_t idx;
+			(void)sieve_varint_get(b->code, b->code_len, &p, &idx);
+			const struct sieve_command_def *d = b->cmds[idx];
+			bool block_ok = (d->flags & (SV_CF_BLOCK_ALLOWED | SV_CF_BLOCK_REQUIRED)) != 0;
+			if ((op == SV_OP_BLOCK) ? !block_ok : (d->flags & SV_CF_BLOCK_REQUIRED) != 0)
+				return -1;
+			if ((op == SV_OP_TEST) ? d->kind == SV_CMD_COMMAND : d->kind == SV_CMD_TEST)
+				return -1;
+		}
 		uint32_t t;
-		if (b->code[pc] == SV_OP_BLOCK) {
+		if (op == SV_OP_BLOCK) {
 			t = block_end_of(b, pc);
 			uint32_t start;
 			if (t < 5 || !vf->insn[t - 5] || b->code[t - 5] != SV_OP_BLOCKEND)
@@ -372,7 +390,7 @@ static int verify_blocks(struct verifier *vf)
 			memcpy(&start, b->code + t - 4, 4);
 			if (start != pc)
 				return -1;
-		} else if (b->code[pc] == SV_OP_BLOCKEND) {
+		} else if (op == SV_OP_BLOCKEND) {
 			memcpy(&t, b->code + pc + 1, 4);
 			if (t >= b->code_len || !vf->insn[t] || b->code[t] != SV_OP_BLOCK ||
 			    block_end_of(b, t) != pc + 5)

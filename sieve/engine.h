@@ -455,7 +455,7 @@ struct sieve_runtime {
 	bool in_test_block;
 	int status;
 	uint64_t instr_budget;
-	uint64_t cpu_limit_ns, cpu_start_ns;
+	uint64_t cpu_limit_ns, cpu_start_ns, cpu_checked_ns;
 	/* variables */
 	struct sieve_string *vars; size_t nvars;
 	struct sieve_string *globals; size_t nglobals;

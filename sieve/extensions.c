@@ -17,6 +17,7 @@ extern const struct sieve_extension_def sieve_ext_relational;
 extern const struct sieve_extension_def sieve_ext_encoded_character;
 extern const struct sieve_extension_def sieve_ext_testsuite;
 extern const struct sieve_extension_def sieve_ext_include;
+extern const struct sieve_extension_def sieve_ext_comparator_unicode_casemap;
 extern const struct sieve_extension_def sieve_ext_body, sieve_ext_mime, sieve_ext_foreverypart,
 	sieve_ext_extracttext, sieve_ext_replace, sieve_ext_enclose;
 extern const struct sieve_extension_def sieve_ext_editheader;
@@ -43,6 +44,7 @@ const struct sieve_extension_def *const sieve_extensions[] = {
 	&sieve_ext_relational,
 	&sieve_ext_testsuite,
 	&sieve_ext_include,
+	&sieve_ext_comparator_unicode_casemap,
 	&sieve_ext_body, &sieve_ext_mime, &sieve_ext_foreverypart, &sieve_ext_extracttext,
 	&sieve_ext_replace, &sieve_ext_enclose,
 	&sieve_ext_editheader,

@@ -11,6 +11,13 @@
 #include <strings.h>
 #include <time.h>
 
+static uint64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static uint64_t cpu_now_ns(void)
 {
 	struct timespec ts;
@@ -302,8 +309,11 @@ int sieve_interpret(struct sieve_runtime *rt)
 			sieve_runtime_error(rt, NULL, "execution exceeded the instruction limit");
 			return SIEVE_RESOURCE_LIMIT;
 		}
-		if ((count & 1023) == 0 && rt->cpu_limit_ns > 0 &&
-		    cpu_now_ns() - rt->cpu_start_ns > rt->cpu_limit_ns) {
+		/* One instruction can be expensive (a regex over a big string),
+		   so the CPU clock is read whenever the cheap coarse clock has
+		   moved on by 10 ms, not every N instructions. */
+		if (rt->cpu_limit_ns > 0 && coarse_now_ns() - rt->cpu_checked_ns > 10000000ull &&
+		    (rt->cpu_checked_ns = coarse_now_ns(), cpu_now_ns() - rt->cpu_start_ns > rt->cpu_limit_ns)) {
 			sieve_runtime_error(rt, NULL, "execution exceeded CPU time limit");
 			return SIEVE_RESOURCE_LIMIT;
 		}
@@ -391,6 +401,7 @@ struct sieve_runtime *sieve_runtime_create(struct sieve_binary *b, const struct 
 	rt->instr_budget = sieve_config_uint(p->cfg, "sieve_max_instructions", 10000000);
 	rt->cpu_limit_ns = sieve_config_duration(p->cfg, "sieve_max_cpu_time", 30) * 1000000000ull;
 	rt->cpu_start_ns = cpu_now_ns();
+	rt->cpu_checked_ns = coarse_now_ns();
 	for (size_t i = 0; i < b->nexts; i++)
 		if (strcmp(sieve_extensions[b->exts[i]]->name, "variables") == 0)
 			rt->mv_enabled = true;

@@ -18,6 +18,7 @@
  * current version (it must keep seeing it) or when the room runs out. */
 #include "sieve/engine.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -380,16 +381,39 @@ static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t 
 {
 	const struct message *src = rt->msg;
 	size_t gap = need + st->gap_hint;
-	st->gap_hint = st->gap_hint * 2 > 16 * 1024 * 1024 ? st->gap_hint : st->gap_hint * 2;
 	st->cap = gap + src->size + 1;
 	st->buf = arena_alloc(rt->arena, st->cap);
-	memcpy(st->buf + gap, src->data, src->size);
-	struct message *m = msg_parse(rt->arena, st->buf + gap, src->size);
-	/* An index of our own with room to grow, so later edits patch it. */
+	char *data = st->buf + gap;
+	memcpy(data, src->data, src->size);
+	/* An index of our own with room to grow, so later edits patch it:
+	   the source's, moved onto the copy (its decoded values stay valid),
+	   unless it does not describe the source's bytes. */
+	bool inside = true;
+	for (size_t i = 0; i < src->nheaders && inside; i++) {
+		const struct msg_header *sh = &src->headers[i];
+		inside = sh->name >= src->data && sh->raw >= sh->name &&
+			sh->raw + sh->raw_len <= src->data + src->size;
+	}
+	struct message *m;
+	if (inside) {
+		m = arena_alloc(rt->arena, sizeof(*m));
+		*m = *src;
+		m->arena = rt->arena;
+		m->data = data;
+		m->mime = NULL;
+	} else {
+		m = msg_parse(rt->arena, data, src->size);
+	}
 	st->hcap = m->nheaders < 16 ? 16 : m->nheaders * 2;
 	struct msg_header *h = arena_alloc(rt->arena, st->hcap * sizeof(*h));
 	if (m->nheaders > 0)
 		memcpy(h, m->headers, m->nheaders * sizeof(*h));
+	if (inside) {
+		for (size_t i = 0; i < m->nheaders; i++) {
+			h[i].name = data + (src->headers[i].name - src->data);
+			h[i].raw = data + (src->headers[i].raw - src->data);
+		}
+	}
 	m->headers = h;
 	st->msg = m;
 	/* New fields follow the message's own line ends. */
@@ -400,8 +424,15 @@ static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t 
 
 static void eh_prepare(struct sieve_runtime *rt, struct eh_state *st, size_t need)
 {
-	if (!eh_owned(rt, st) || eh_offset(st) < need)
+	if (!eh_owned(rt, st)) {
 		eh_fresh_copy(rt, st, need);
+	} else if (eh_offset(st) < need) {
+		/* Out of room: leave twice as much next time, so a script
+		   adding many fields copies the message only log(n) times. */
+		if (st->gap_hint < 16 * 1024 * 1024)
+			st->gap_hint *= 2;
+		eh_fresh_copy(rt, st, need);
+	}
 }
 
 /* After an edit: the MIME tree, if parsed, keeps its body parts (the body
@@ -501,29 +532,67 @@ static void eh_add(struct sieve_runtime *rt, struct eh_state *st, const char *te
 	eh_index_insert(rt, st, m->nheaders, at + eol_len, name_len, len);
 }
 
-/* Deletes field i of the current (owned) version with its line break. */
-static void eh_delete_at(struct eh_state *st, size_t i)
+/* Byte range of field i with its line break. */
+static void eh_field_range(const struct message *m, size_t i, size_t *s_r, size_t *e_r)
 {
-	struct message *m = st->msg;
 	const struct msg_header *h = &m->headers[i];
-	size_t s = (size_t)(h->name - m->data);
 	size_t e = (size_t)(h->raw + h->raw_len - m->data);
 	if (e < m->size && m->data[e] == '\r' && e + 1 < m->size && m->data[e + 1] == '\n')
 		e += 2;
 	else if (e < m->size && m->data[e] == '\n')
 		e++;
-	size_t len = e - s;
-	size_t off = eh_offset(st);
-	memmove(st->buf + off + len, st->buf + off, s);
-	for (size_t j = 0; j < i; j++) {
-		m->headers[j].name += len;
-		m->headers[j].raw += len;
+	*s_r = (size_t)(h->name - m->data);
+	*e_r = e;
+}
+
+/* Deletes the fields at the given indexes (ascending) of the current
+   (owned) version in one pass: the text before each deleted field moves
+   towards the body by what was deleted after it, so the cost is one sweep
+   of the header block however many fields go. */
+static void eh_delete_fields(struct eh_state *st, const size_t *idx, size_t nv)
+{
+	struct message *m = st->msg;
+	char *base = st->buf + eh_offset(st);
+	/* The ranges first: the moves below overwrite the text they look at. */
+	size_t *lens = malloc(sizeof(size_t) * (nv + 1));
+	if (lens == NULL)
+		abort();
+	for (size_t k = 0; k < nv; k++) {
+		size_t s, e;
+		eh_field_range(m, idx[k], &s, &e);
+		lens[k] = e - s;
 	}
-	memmove(m->headers + i, m->headers + i + 1, (m->nheaders - i - 1) * sizeof(*m->headers));
-	m->nheaders--;
-	m->data = st->buf + off + len;
-	m->size -= len;
-	m->body_offset -= len;
+	size_t shift = 0;
+	size_t seg_end = 0;       /* end of the kept text above the victim */
+	for (size_t k = nv; k-- > 0;) {
+		size_t s = (size_t)(m->headers[idx[k]].name - m->data);
+		size_t e = s + lens[k];
+		if (k + 1 < nv) {
+			/* the kept text between this victim and the next one */
+			memmove(base + e + shift, base + e, seg_end - e);
+		}
+		shift += lens[k];
+		seg_end = s;
+	}
+	memmove(base + shift, base, seg_end);
+	/* Patch the index: a field moves by what was deleted below it. */
+	size_t moved = 0, k = nv, out = m->nheaders;
+	for (size_t i = m->nheaders; i-- > 0;) {
+		if (k > 0 && idx[k - 1] == i) {
+			moved += lens[--k];
+			continue;
+		}
+		m->headers[i].name += moved;
+		m->headers[i].raw += moved;
+		m->headers[--out] = m->headers[i];
+	}
+	size_t kept = m->nheaders - out;
+	memmove(m->headers, m->headers + out, kept * sizeof(*m->headers));
+	m->nheaders = kept;
+	free(lens);
+	m->data = base + shift;
+	m->size -= shift;
+	m->body_offset -= shift;
 }
 
 static bool eh_name_is(const struct msg_header *h, const char *name, size_t nlen)
@@ -677,7 +746,9 @@ static int deleteheader_execute(struct sieve_runtime *rt, const struct sieve_exe
 	   the message as it is now), then delete them bottom-up. */
 	const struct message *cur = rt->msg;
 	size_t n = cur->nheaders;
-	size_t *victims = arena_alloc(rt->arena, sizeof(size_t) * (n + 1));
+	size_t *victims = malloc(sizeof(size_t) * (n + 1));
+	if (victims == NULL)
+		abort();
 	size_t nv = 0;
 	struct sieve_match_ctx m;
 	if (patterns)
@@ -700,17 +771,25 @@ static int deleteheader_execute(struct sieve_runtime *rt, const struct sieve_exe
 		}
 		victims[nv++] = i;
 	}
-	if (nv == 0)
+	if (nv == 0) {
+		free(victims);
 		return SIEVE_OK;
+	}
 	struct eh_state *st = eh_state(rt);
 	if (!eh_owned(rt, st)) {
 		/* The copy has the same fields in the same order. */
 		eh_fresh_copy(rt, st, 0);
 	}
-	/* Highest index first, so the others stay valid: the list is in
-	   message order, or reversed when counting from the last. */
-	for (size_t k = 0; k < nv; k++)
-		eh_delete_at(st, victims[from_last ? k : nv - 1 - k]);
+	/* Counting from the last collected them bottom-up. */
+	if (from_last) {
+		for (size_t k = 0; k < nv / 2; k++) {
+			size_t t = victims[k];
+			victims[k] = victims[nv - 1 - k];
+			victims[nv - 1 - k] = t;
+		}
+	}
+	eh_delete_fields(st, victims, nv);
+	free(victims);
 	eh_finish(rt, st, cname);
 	return SIEVE_OK;
 }

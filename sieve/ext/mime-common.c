@@ -33,8 +33,11 @@ static size_t parts_count(const struct msg_mime_part *p)
 
 struct sieve_mime_parts *sieve_mime_parts(struct message *m)
 {
-	if (m->part_index != NULL)
-		return m->part_index;
+	struct sieve_mime_parts *cached = m->part_index;
+	/* editheader patches a message in place; when its edit changes the
+	   structure it drops the MIME tree, and the list goes with it. */
+	if (cached != NULL && cached->count > 0 && cached->part[0] == m->mime)
+		return cached;
 	struct arena *a = m->arena;
 	struct msg_mime_part *root = msg_mime_parse(m);
 	struct sieve_mime_parts *pp = arena_alloc(a, sizeof(*pp));
@@ -847,13 +850,18 @@ int sieve_mime_install(struct sieve_runtime *rt, const struct sieve_exec_args *a
 				    (unsigned long long)max_edits);
 		return SIEVE_FAILURE;
 	}
-	if (ed->bytes + b->len > max_bytes) {
-		sieve_runtime_error(rt, a, "the changed message would be too large (max %llu bytes in all)",
-				    (unsigned long long)max_bytes);
+	/* What a copy costs: its text, and its parsed header and MIME
+	   structure once a test looks at it (about 2 KiB per part; the new
+	   message has about as many parts as the one it replaces). */
+	const struct sieve_mime_parts *old = rt->msg->part_index;
+	uint64_t cost = (uint64_t)b->len * 2 + (old != NULL ? (uint64_t)old->count * 2048 : 0);
+	if (ed->bytes + cost > max_bytes) {
+		sieve_runtime_error(rt, a, "changes to the message exceed the memory allowed for them "
+				    "(%llu bytes)", (unsigned long long)max_bytes);
 		return SIEVE_FAILURE;
 	}
 	ed->count++;
-	ed->bytes += b->len;
+	ed->bytes += cost;
 	char *data = arena_memdup(rt->arena, b->data != NULL ? b->data : "", b->len);
 	struct message *m = msg_parse(rt->arena, data, b->len);
 	sieve_runtime_replace_message(rt, m);

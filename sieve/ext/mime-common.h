@@ -111,9 +111,10 @@ void sieve_mime_append_eol(struct strbuf *b, const char *s, size_t len, const ch
 void sieve_mime_append_base64(struct strbuf *b, const char *s, size_t len, const char *eol);
 /* Makes the message in b the one the rest of the script tests and later
  * actions deliver (the implicit keep too).  Edits are bounded per run:
- * sieve_mime_max_edits (default 64) edits and sieve_mime_max_edit_size
- * (default 256M) bytes of edited messages in all, since each edit keeps a
- * full copy for the actions that still refer to the earlier one.  Returns
+ * sieve_mime_max_edits (default 64) edits, and sieve_mime_max_edit_size
+ * (default 256M) bytes for the edited copies in all (text and parsed
+ * structure), since each edit keeps a full copy for the actions that
+ * still refer to the earlier one.  Returns
  * SIEVE_OK, or SIEVE_FAILURE after a runtime error. */
 int sieve_mime_install(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 		       const struct strbuf *b);

@@ -581,7 +581,8 @@ def address_part(local, domain, part):
 TESTS, ACTIONS, SCENARIOS, INVALID = {}, {}, {}, {}
 DEPENDS = {}
 KNOWN_EXTENSIONS = ["fileinto", "envelope", "imap4flags", "variables", "relational",
-                    "subaddress", "copy", "regex", "body", "mailbox"]
+                    "subaddress", "copy", "regex", "body", "mailbox",
+                    "vacation", "enotify", "duplicate"]
 
 
 def test_gen(feature, weight=1.0):
@@ -1099,6 +1100,7 @@ DEPENDS.update({
     "variables": ("fileinto",), "relational": ("fileinto",),
     "subaddress": ("fileinto", "envelope"), "copy": ("fileinto",), "regex": ("fileinto",),
     "body": ("fileinto",), "mailbox": ("fileinto",),
+    "vacation": ("fileinto",), "enotify": ("fileinto",), "duplicate": ("fileinto",),
 })
 
 FLAGS = ["\\Seen", "\\Flagged", "\\Answered", "\\Deleted", "\\Draft", "$Label1",
@@ -1344,6 +1346,161 @@ def inv_mailbox(g):
     g.require("mailbox")
     return g.rng.choice([("if mailboxexists { keep; }", "mailboxexists without names"),
                          ("fileinto :create;", "fileinto :create without folder")])
+
+
+# --- vacation, enotify, duplicate (auto-replies and notifications) ----------
+# One vacation per script (a second is a runtime error in both tools).  Every
+# duplicate test of a script gets its own handle: sieve-test 0.5.19 fails
+# the run when the same check is asked twice (it answers from a cache and
+# returns the cache's "not found" as a failure); see known-differences.md.
+
+VACATION_REASONS = ["I am away", "Out of office until Monday.", "Ik ben weg \u2014 tot maandag",
+                    "line one\nline two", "", "Back soon: ask carol@example.net"]
+VACATION_SUBJECTS = ["away", "Out of office", "Re: your mail", "", "Afwezig \u2603"]
+VACATION_FROMS = ["me@frop.example.org", "Me Myself <me@frop.example.org>",
+                  "\"Office, Out of\" <ooo@example.com>", "<me@example.com>"]
+
+
+def _once(g, key):
+    """True the first time key is asked for in this script."""
+    seen = g.__dict__.setdefault("_once", set())
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
+
+
+@action_gen("vacation", 2)
+def a_vacation(g, depth):
+    rng = g.rng
+    if not _once(g, "vacation"):
+        return g.ident("keep") + ";"
+    g.require("vacation")
+    tags = []
+    if rng.random() < 0.5:
+        tags.append(g.tag("days") + " " + str(rng.choice([0, 1, 3, 7, 30, 1000])))
+    if rng.random() < 0.5:
+        tags.append(g.tag("subject") + " " + q(rng.choice(VACATION_SUBJECTS)))
+    if rng.random() < 0.4:
+        tags.append(g.tag("from") + " " + q(rng.choice(VACATION_FROMS)))
+    if rng.random() < 0.3:
+        tags.append(g.tag("addresses") + " " + qlist(rng.sample(REDIRECTS, rng.randint(1, 3)), rng))
+    if rng.random() < 0.2:
+        tags.append(g.tag("mime"))
+    if rng.random() < 0.3:
+        tags.append(g.tag("handle") + " " + q(rng.choice(["h1", "vacation-2024", ""])))
+    rng.shuffle(tags)
+    return g.ident("vacation") + " " + "".join(t + " " for t in tags) + q(rng.choice(VACATION_REASONS)) + ";"
+
+
+@scenario("vacation")
+def sc_vacation_handle(g):
+    # the default handle is built from the source text, ${} unexpanded
+    g.require("vacation")
+    g.require("variables")
+    return ['set "r" "conference";',
+            'vacation :subject "Away: ${r}" :from "me@frop.example.org" "I am at a ${r}.";',
+            "keep;"], "vacation handle from unexpanded strings"
+
+
+@invalid("vacation")
+def inv_vacation(g):
+    g.require("vacation")
+    return g.rng.choice([('vacation :from "not an address" "x";', "vacation :from invalid"),
+                         ('vacation :days "3" "x";', ":days with a string"),
+                         ('vacation :mime;', "vacation without reason"),
+                         ('vacation :subject "a" :subject "b" "x";', "duplicate :subject")])
+
+
+NOTIFY_RCPTS = ["alm@example.com", "bob@example.org", "carol@example.net", "Bob@Example.org",
+                "dave+x@frop.example"]
+
+
+def notify_uri(rng):
+    to = rng.sample(NOTIFY_RCPTS, wchoice(rng, [(2, 0), (6, 1), (3, 2), (1, 3)]))
+    uri = "mailto:" + "%2c".join(to)
+    fields = []
+    if rng.random() < 0.3:
+        fields.append("cc=" + rng.choice(NOTIFY_RCPTS))
+    if rng.random() < 0.3:
+        fields.append("subject=" + rng.choice(["Frop%20received", "hi", "a%26b"]))
+    if rng.random() < 0.2:
+        fields.append("body=" + rng.choice(["Hello%20there", "x%0D%0Ay"]))
+    if rng.random() < 0.15:
+        fields.append(rng.choice(["X-Tag=sieve", "from=evil@example.com", "reply-to=r@example.com"]))
+    if fields or rng.random() < 0.1:
+        uri += "?" + "&".join(fields)
+    return uri
+
+
+@action_gen("enotify", 3)
+def a_notify(g, depth):
+    rng = g.rng
+    g.require("enotify")
+    tags = []
+    if rng.random() < 0.4:
+        tags.append(g.tag("importance") + " " + q(rng.choice(["1", "2", "3"])))
+    if rng.random() < 0.4:
+        tags.append(g.tag("message") + " " + q(rng.choice(["You got mail", "[SIEVE] frop", ""])))
+    if rng.random() < 0.3:
+        tags.append(g.tag("from") + " " + q(rng.choice(VACATION_FROMS)))
+    if rng.random() < 0.1:
+        tags.append(g.tag("options") + " " + q("opt=1"))
+    rng.shuffle(tags)
+    return g.ident("notify") + " " + "".join(t + " " for t in tags) + q(notify_uri(rng)) + ";"
+
+
+@test_gen("enotify", 1)
+def t_valid_notify_method(g, depth):
+    rng = g.rng
+    g.require("enotify")
+    uris = [rng.choice([notify_uri(rng), "tel:+14085551212", "mailto:a%2cb@example.org",
+                        "xmpp:tim@example.com", "mailto:"]) for _ in range(rng.randint(1, 2))]
+    if rng.random() < 0.5:
+        return "valid_notify_method " + qlist(uris, rng)
+    return ("notify_method_capability " + q(uris[0]) + " " + q(rng.choice(["online", "Online", "other"]))
+            + " " + qlist([rng.choice(["maybe", "yes", "no", "MAYBE"])], rng))
+
+
+@invalid("enotify")
+def inv_notify(g):
+    g.require("enotify")
+    return g.rng.choice([('notify "snailto:a@example.org";', "unknown method"),
+                         ('notify "mailto:a@example.org;x";', "bad character in mailto"),
+                         ('notify :importance "4" "mailto:a@example.org";', "bad importance"),
+                         ('notify :from "x" "mailto:a@example.org";', "bad :from"),
+                         ('notify :options "" "mailto:a@example.org";', "empty option")])
+
+
+@test_gen("duplicate", 2)
+def t_duplicate(g, depth):
+    rng = g.rng
+    g.require("duplicate")
+    tags = []
+    n = g.__dict__.setdefault("_dup_n", [0])
+    n[0] += 1
+    if n[0] > 1 or rng.random() < 0.6:
+        tags.append(g.tag("handle") + " " + q(f"h{n[0]}"))
+    r = rng.random()
+    if r < 0.25:
+        tags.append(g.tag("header") + " " + q(rng.choice(["Subject", "X-Absent", "from"])))
+    elif r < 0.4:
+        tags.append(g.tag("uniqueid") + " " + q(rng.choice(["frop", "id-1"])))
+    if rng.random() < 0.3:
+        tags.append(g.tag("seconds") + " " + str(rng.choice([0, 60, 3600, 86400])))
+    if rng.random() < 0.25:
+        tags.append(g.tag("last"))
+    rng.shuffle(tags)
+    return g.ident("duplicate") + "".join(" " + t for t in tags)
+
+
+@invalid("duplicate")
+def inv_duplicate(g):
+    g.require("duplicate")
+    return g.rng.choice([('if duplicate :header "X" :uniqueid "y" { keep; }', ":header with :uniqueid"),
+                         ('if duplicate "x" { keep; }', "positional argument"),
+                         ('if duplicate :seconds :last { keep; }', ":seconds without number"),
+                         ('duplicate;', "duplicate used as a command")])
 
 
 # ---------------------------------------------------------------------------
