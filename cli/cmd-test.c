@@ -16,6 +16,18 @@ static int print_send(void *ctx, const struct sieve_outgoing *o, const char **er
 {
 	/* As sieve-test: the envelope sender goes to the log (stderr). */
 	fprintf(stderr, "tamis: sending message from <%s>\n", o->env_from != NULL ? o->env_from : "");
+	/* redirect-dsn / redirect-deliverby: the parameters an MTA would get. */
+	if (o->opts != NULL) {
+		fprintf(stderr, "tamis: delivery options:");
+		if (o->opts->dsn_notify != NULL)
+			fprintf(stderr, " NOTIFY=%s", o->opts->dsn_notify);
+		if (o->opts->dsn_ret != NULL)
+			fprintf(stderr, " RET=%s", o->opts->dsn_ret);
+		if (o->opts->by_deadline != 0)
+			fprintf(stderr, " BY=%lld;%c%s", (long long)(o->opts->by_deadline - time(NULL)),
+				o->opts->by_mode, o->opts->by_trace ? "T" : "");
+		fputc('\n', stderr);
+	}
 	for (size_t i = 0; i < o->nrcpts; i++)
 		printf("\nRECIPIENT: %s\n", o->rcpts[i]);
 	printf("START MESSAGE:\n%.*sEND MESSAGE\n", (int)o->len, o->data);
@@ -37,7 +49,27 @@ struct test_host {
 		time_t until;
 	} *dups;
 	size_t ndups;
+	const struct sieve_config *cfg;
 };
+
+/* mailboxid: `tamis test` has no store of mailbox ids; the setting
+ * sieve_mailboxids ("ID=Mailbox ID2=Other ...") stands in for one. */
+static const char *test_mailbox_by_id(void *ctx, const char *id, struct arena *a)
+{
+	struct test_host *th = ctx;
+	const char *list = sieve_config_get(th->cfg, "sieve_mailboxids");
+	size_t idlen = strlen(id);
+	while (list != NULL && *list != '\0') {
+		while (*list == ' ' || *list == '\t')
+			list++;
+		size_t n = strcspn(list, " \t");
+		const char *eq = memchr(list, '=', n);
+		if (eq != NULL && (size_t)(eq - list) == idlen && memcmp(list, id, idlen) == 0)
+			return arena_strndup(a, eq + 1, n - idlen - 1);
+		list += n;
+	}
+	return NULL;
+}
 
 static int test_store(void *ctx, const char *mailbox, bool create, const struct message *msg,
 		      const char *const *flags, size_t nflags, const char **error_r)
@@ -233,6 +265,11 @@ int cli_test(int argc, char **argv)
 	if (env.to == NULL)
 		env.to = "recipient@example.com";
 	env.orig_to = orig_to != NULL ? orig_to : env.to;
+	/* sieve-test's envelope "to" is the original recipient when -a is
+	   given (its -r then only names the final recipient for vacation's
+	   and redirect's checks); do the same so results compare. */
+	if (orig_to != NULL)
+		env.to = orig_to;
 
 	struct cli_store *store = NULL;
 	struct sieve_host host = { 0 };
@@ -242,6 +279,8 @@ int cli_test(int argc, char **argv)
 	host.now = host_now;
 	host.duplicate_check = test_dup_check;
 	host.duplicate_mark = test_dup_mark;
+	th.cfg = cfg;
+	host.mailbox_by_id = test_mailbox_by_id;
 	if (execute) {
 		const char *err;
 		store = cli_store_open(maildir, '.', true, &err);

@@ -78,6 +78,14 @@ struct sieve_ctag;
 
 struct sieve_codegen;
 struct sieve_strpart;
+/* An envelope part an extension adds to the envelope test. */
+struct sieve_envelope_part {
+	const char *name;
+	bool is_address;           /* an address: address parts (:domain ...) apply */
+	/* The part's values in this run (arena strings); returns the count,
+	   0 when the delivery did not carry it. */
+	size_t (*get)(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r);
+};
 struct sieve_command_def {
 	const char *name;
 	enum sieve_cmd_kind kind;
@@ -157,6 +165,15 @@ struct sieve_extension_def {
 	   resolved (SV_SP_GLOBAL), 0 when the name is a local one. */
 	int (*var_import)(struct sieve_validator *v, const char *name, size_t len,
 			  struct sieve_strpart *part);
+	/* Called for every redirect action (after it is made, before it is
+	   added) when the running script required this extension:
+	   redirect-dsn and redirect-deliverby attach send options.  Returns -1
+	   after reporting a runtime error (the command fails). */
+	int (*redirect_hook)(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+			     struct sieve_action *act);
+	/* envelope test: the envelope parts this extension adds
+	   (envelope-dsn, envelope-deliverby); NULL-terminated. */
+	const struct sieve_envelope_part *const *envelope_parts;
 };
 
 /* A variables namespace (RFC 5229 section 3, "${ns.name}") that an
@@ -527,6 +544,10 @@ int sieve_match_end(struct sieve_match_ctx *m);
  * constant keys, once per test otherwise; sets match values); and the
  * clean-up sieve_match_end() does. */
 bool sieve_regex_match_key(struct sieve_match_ctx *m, size_t key, const char *val, size_t len);
+/* extlists (sieve/ext/extlists.c): :list membership of val in key's list;
+   redirect :list, forwarding to every address of the list. */
+bool sieve_extlists_match_key(struct sieve_match_ctx *m, size_t key, const char *val, size_t len);
+int sieve_extlists_redirect(struct sieve_runtime *rt, const struct sieve_exec_args *a);
 void sieve_regex_match_end(struct sieve_match_ctx *m);
 enum sieve_addrpart sieve_args_addrpart(const struct sieve_exec_args *a);
 /* Extracts an address part; returns false when the part does not exist
@@ -576,6 +597,7 @@ struct sieve_action {
 	const char **flags; size_t nflags; bool flags_set;
 	bool flags_first;          /* print order: :flags was given before :copy */
 	void *ctx;                 /* extension data */
+	const struct sieve_send_options *send_opts;   /* redirect: DSN / BY options, NULL = none */
 	/* The message this action delivers when a command (filter,
 	   editheader) replaced the run's message before the action was
 	   added; NULL = the run's message (sieve_run_params.msg). */

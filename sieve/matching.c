@@ -76,6 +76,9 @@ int sieve_match_value(struct sieve_match_ctx *m, const char *v, size_t len)
 		case SV_MATCH_REGEX:
 			ok = sieve_regex_match_key(m, i, v, len);
 			break;
+		case SV_MATCH_LIST:
+			ok = sieve_extlists_match_key(m, i, v, len);
+			break;
 		default:
 			break;
 		}

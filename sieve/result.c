@@ -335,6 +335,7 @@ static int redirect_execute(struct sieve_action *act, const struct sieve_run_par
 		.nrcpts = 1,
 		.data = msg.data,
 		.len = msg.len,
+		.opts = act->send_opts,
 	};
 	const char *err = "unknown error";
 	int ret = p->host->send(p->host->ctx, &out, &err);

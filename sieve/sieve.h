@@ -52,6 +52,16 @@ struct sieve_envelope {
 	const char *to;          /* final recipient */
 	const char *orig_to;     /* original recipient (ORCPT) */
 	const char *auth;        /* authenticated user, may be NULL */
+	/* RFC 3461 DSN parameters of this delivery (envelope-dsn), NULL when
+	   absent: NOTIFY ("NEVER" or a list such as "SUCCESS,DELAY"), ORCPT
+	   as "addr-type;address" (xtext decoded), RET ("FULL"/"HDRS"), ENVID
+	   (xtext decoded). */
+	const char *dsn_notify, *dsn_orcpt, *dsn_ret, *dsn_envid;
+	/* RFC 2852 BY parameter (envelope-deliverby): the deadline, 0 = none;
+	   mode 'N' (notify) or 'R' (return); the trace flag. */
+	time_t by_deadline;
+	char by_mode;
+	bool by_trace;
 };
 
 /* ---- the host ---- */
@@ -61,6 +71,19 @@ struct sieve_outgoing {
 	size_t nrcpts;
 	const char *data;              /* the whole message */
 	size_t len;
+	/* Delivery options for the MTA (redirect-dsn, redirect-deliverby);
+	   NULL = none. */
+	const struct sieve_send_options *opts;
+};
+
+/* The SMTP DSN (RFC 3461) and BY (RFC 2852) parameters a script asked for
+ * with redirect :notify/:ret/:bytime...  (RFC 6009). */
+struct sieve_send_options {
+	const char *dsn_notify;        /* "NEVER" or e.g. "SUCCESS,FAILURE"; NULL = MTA default */
+	const char *dsn_ret;           /* "FULL" / "HDRS"; NULL = MTA default */
+	time_t by_deadline;            /* 0 = no BY; BY's time is this minus the send time */
+	char by_mode;                  /* 'N' (notify) or 'R' (return) */
+	bool by_trace;
 };
 
 struct sieve_host {
@@ -93,6 +116,10 @@ struct sieve_host {
 	int (*metadata_get)(void *ctx, const char *mailbox, const char *entry, struct arena *a,
 			    const char **value_r, const char **error_r);
 	time_t (*now)(void *ctx);
+	/* mailboxid (RFC 9042): the name of the mailbox whose object id
+	   (RFC 8474 MAILBOXID) is id, allocated from a; NULL when no mailbox
+	   has it.  May be NULL: no mailbox has an id then. */
+	const char *(*mailbox_by_id)(void *ctx, const char *id, struct arena *a);
 };
 
 /* ---- compile ---- */

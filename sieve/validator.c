@@ -421,6 +421,7 @@ static int validate_require(struct sieve_validator *v, struct sieve_cmd *c)
 
 static int validate_block(struct sieve_validator *v, struct ast_node *first, int depth);
 static int validate_tests(struct sieve_validator *v, struct ast_node *node, int *const_r);
+static int validate_tests_list(struct sieve_validator *v, struct ast_node *node, int *const_r);
 
 /* Finds the command definition; reports unknown or misused identifiers. */
 static struct sieve_cmd *validate_context(struct sieve_validator *v, struct ast_node *n)
@@ -802,6 +803,21 @@ static int validate_command(struct sieve_validator *v, struct sieve_cmd *c, int 
 static int validate_tests(struct sieve_validator *v, struct ast_node *node, int *const_r)
 {
 	int ret = 0;
+	if (node->tests != NULL && v->test_depth + 1 > v->max_test_nesting) {
+		sieve_validator_error(v, node->tests->loc, "cannot nest tests deeper than %llu levels",
+				      (unsigned long long)v->max_test_nesting);
+		*const_r = -1;
+		return -1;
+	}
+	v->test_depth++;
+	ret = validate_tests_list(v, node, const_r);
+	v->test_depth--;
+	return ret;
+}
+
+static int validate_tests_list(struct sieve_validator *v, struct ast_node *node, int *const_r)
+{
+	int ret = 0;
 	struct sieve_cmd *pc = node->vdata;
 	bool is_all = pc != NULL && strcmp(pc->def->name, "allof") == 0;
 	bool is_any = pc != NULL && strcmp(pc->def->name, "anyof") == 0;
@@ -839,6 +855,13 @@ static int validate_tests(struct sieve_validator *v, struct ast_node *node, int 
 static int validate_block(struct sieve_validator *v, struct ast_node *first, int depth)
 {
 	int ret = 0;
+	/* The parser's ceiling (AST_MAX_BLOCK_NESTING) bounds its own stack;
+	   an admin may set a lower limit. */
+	if (first != NULL && (uint64_t)depth > v->max_block_nesting) {
+		sieve_validator_error(v, first->loc, "cannot nest command blocks deeper than %llu levels",
+				      (unsigned long long)v->max_block_nesting);
+		return -1;
+	}
 	struct sieve_cmd *prev = NULL;
 	for (struct ast_node *n = first; n != NULL; n = n->next) {
 		if (n->parent == NULL && !v->finished_require && strcasecmp(n->ident, "require") != 0)
@@ -893,5 +916,7 @@ struct sieve_validator *sieve_validator_create(struct arena *a, const struct sie
 	v->script_name = p->script_name;
 	v->required = arena_alloc(a, sizeof(bool) * (sieve_extension_count() + 1));
 	v->max_vars = sieve_config_uint(cfg, "sieve_variables_max_scope_size", 255);
+	v->max_block_nesting = sieve_config_uint(cfg, "sieve_max_block_nesting", AST_MAX_BLOCK_NESTING);
+	v->max_test_nesting = sieve_config_uint(cfg, "sieve_max_test_nesting", AST_MAX_TEST_NESTING);
 	return v;
 }

@@ -17,6 +17,8 @@ struct sieve_validator {
 	struct { const char *cmd; const char *tag; } *unknown_tags;
 	size_t nunknown_tags, unknown_tags_cap;
 	char **vars; size_t nvars, vars_cap, max_vars;
+	uint64_t max_block_nesting, max_test_nesting;   /* admin limits below the parser's */
+	unsigned test_depth;
 	bool var_limit_reported;
 	void *ext_data[64];        /* per-extension compile context */
 };

@@ -103,7 +103,10 @@ static int body_parts_match(struct sieve_runtime *rt, struct sieve_match_ctx *m,
 		size_t len;
 		if (text)
 			v = sieve_mime_text(pp, i, &len);
-		else if (p->is_message && i + 1 < pp->end[i])
+		else if (p->is_message && i + 1 < pp->end[i] && strcmp(ctype, "message/rfc822") == 0)
+			/* Pigeonhole compares the type as written: a part of
+			   another spelling, or a digest's part without a type,
+			   gives its (empty) body instead. */
 			v = sieve_mime_header_text(pp, i + 1, &len);
 		else
 			v = sieve_mime_body(pp, i, &len);

@@ -98,7 +98,8 @@ static int redirect_validate(struct sieve_validator *v, struct sieve_cmd *c)
 		return -1;
 	}
 	const struct sieve_cstring *s = &c->pos[0].strs[0];
-	if (sieve_cstring_is_const(s)) {
+	/* redirect :list (extlists): the argument names a list, checked there. */
+	if (sieve_cstring_is_const(s) && sieve_cmd_tag(c, "list") == NULL) {
 		if (msg_normalize_address(sieve_validator_arena(v), s->data) == NULL) {
 			sieve_validator_error(v, s->loc,
 				"specified redirect address '%s' is invalid", s->data);
@@ -110,6 +111,8 @@ static int redirect_validate(struct sieve_validator *v, struct sieve_cmd *c)
 
 static int redirect_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
+	if (sieve_args_tag(a, "list") != NULL)
+		return sieve_extlists_redirect(rt, a);
 	struct sieve_string addr = sieve_opd_string(rt, &a->pos[0]);
 	const char *norm = msg_normalize_address(rt->arena, sieve_rt_strdup(rt, addr));
 	if (norm == NULL) {
@@ -127,6 +130,12 @@ static int redirect_execute(struct sieve_runtime *rt, const struct sieve_exec_ar
 			*d = (char)(*d + 32);
 	act->address = addr_copy;
 	act->copy = sieve_args_tag(a, "copy") != NULL;
+	/* redirect-dsn, redirect-deliverby: their tags become send options. */
+	for (size_t i = 0; i < rt->bin->nexts; i++) {
+		const struct sieve_extension_def *e = sieve_extensions[rt->bin->exts[i]];
+		if (e->redirect_hook != NULL && e->redirect_hook(rt, a, act) < 0)
+			return SIEVE_FAILURE;
+	}
 	if (sieve_result_add(rt, a, act, !act->copy) < 0)
 		return SIEVE_FAILURE;
 	return SIEVE_OK;

@@ -386,8 +386,10 @@ static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t 
 	char *data = st->buf + gap;
 	memcpy(data, src->data, src->size);
 	/* An index of our own with room to grow, so later edits patch it:
-	   the source's, moved onto the copy (its decoded values stay valid),
-	   unless it does not describe the source's bytes. */
+	   the source's, moved onto the copy, unless it does not describe the
+	   source's bytes.  Its cached values are dropped: they may live in
+	   an arena that goes away before this copy (the testsuite replaces
+	   its message). */
 	bool inside = true;
 	for (size_t i = 0; i < src->nheaders && inside; i++) {
 		const struct msg_header *sh = &src->headers[i];
@@ -412,6 +414,8 @@ static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t 
 		for (size_t i = 0; i < m->nheaders; i++) {
 			h[i].name = data + (src->headers[i].name - src->data);
 			h[i].raw = data + (src->headers[i].raw - src->data);
+			h[i].unfolded = NULL;
+			h[i].decoded = NULL;
 		}
 	}
 	m->headers = h;

@@ -1,7 +1,7 @@
 /* envelope.c: the envelope test (RFC 5228 section 5.4).  "from" and "to"
  * are the SMTP reverse and forward paths; Pigeonhole also offers "auth"
  * (the authenticated sender) and "orig_to" is not an envelope part. */
-#include "sieve/engine.h"
+#include "sieve/validator.h"
 #include <string.h>
 #include <strings.h>
 
@@ -10,12 +10,35 @@ static bool envelope_part_known(const char *p)
 	return strcasecmp(p, "from") == 0 || strcasecmp(p, "to") == 0 || strcasecmp(p, "auth") == 0;
 }
 
+/* A part that a required extension adds (envelope-dsn, envelope-deliverby):
+ * at compile time from the script's required extensions, at run time from
+ * those the running script's binary records. */
+static const struct sieve_envelope_part *ext_part(const int *exts, size_t nexts, const bool *required,
+						  const char *name)
+{
+	for (size_t i = 0; sieve_extensions[i] != NULL; i++) {
+		const struct sieve_extension_def *e = sieve_extensions[i];
+		if (e->envelope_parts == NULL)
+			continue;
+		bool on = required != NULL && required[i];
+		for (size_t k = 0; exts != NULL && k < nexts && !on; k++)
+			on = exts[k] == (int)i;
+		if (!on)
+			continue;
+		for (const struct sieve_envelope_part *const *p = e->envelope_parts; *p != NULL; p++)
+			if (strcasecmp((*p)->name, name) == 0)
+				return *p;
+	}
+	return NULL;
+}
+
 static int envelope_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
 	const struct sieve_cval *parts = &c->pos[0];
 	for (size_t i = 0; i < parts->nstrs; i++) {
 		const struct sieve_cstring *s = &parts->strs[i];
-		if (sieve_cstring_is_const(s) && !envelope_part_known(s->data)) {
+		if (sieve_cstring_is_const(s) && !envelope_part_known(s->data) &&
+		    ext_part(NULL, 0, v->required, s->data) == NULL) {
 			sieve_validator_error(v, s->loc,
 				"specified envelope part '%s' is not supported by the envelope test", s->data);
 			return -1;
@@ -42,6 +65,23 @@ static int envelope_execute(struct sieve_runtime *rt, const struct sieve_exec_ar
 				val = env->to;
 			else if (strcasecmp(name, "auth") == 0)
 				val = env->auth;
+		}
+		const struct sieve_envelope_part *xp = NULL;
+		if (val == NULL && (xp = ext_part(rt->bin->exts, rt->bin->nexts, NULL, name)) != NULL) {
+			const char **vals;
+			size_t nv = xp->get(rt, a, &vals);
+			for (size_t k = 0; k < nv && !m.matched; k++) {
+				if (!xp->is_address) {
+					sieve_match_value(&m, vals[k], strlen(vals[k]));
+					continue;
+				}
+				struct msg_address xa;
+				struct sieve_string xpart;
+				if (msg_parse_path(rt->arena, vals[k], &xa) == 0 &&
+				    sieve_address_part(rt, ap, &xa, &xpart))
+					sieve_match_value(&m, xpart.p, xpart.len);
+			}
+			continue;
 		}
 		if (val == NULL)
 			continue;

@@ -2,7 +2,7 @@
  *   extracttext [MODIFIER] [:first number] <varname: string>
  * stores the text of the part the innermost foreverypart loop is at: ""
  * for a part with sub-parts, the text of an HTML part, else its decoded
- * body; :first keeps that many characters.  It is only allowed inside
+ * body; :first keeps that many octets (never half a character).  It is only allowed inside
  * foreverypart and needs the variables and foreverypart extensions.
  *
  * The assignment is the variables extension's: the name is checked by the
@@ -122,15 +122,15 @@ static int extracttext_on_require(struct sieve_validator *v, const struct ast_no
 	return -1;
 }
 
-/* The first n characters (UTF-8) of s. */
+/* :first counts octets, as Pigeonhole does; a character the limit would
+   cut in two is left out rather than split (the value stays UTF-8). */
 static size_t utf8_prefix(const char *s, size_t len, uint64_t n)
 {
-	size_t i = 0;
-	for (uint64_t c = 0; i < len && c < n; c++) {
-		i++;
-		while (i < len && ((unsigned char)s[i] & 0xC0) == 0x80)
-			i++;
-	}
+	if (n >= len)
+		return len;
+	size_t i = (size_t)n;
+	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
+		i--;
 	return i;
 }
 

@@ -43,29 +43,23 @@ static int load_extension(struct sieve_validator *v, int idx, struct ast_node *n
 static int ihave_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
 	const struct sieve_cval *caps = &c->pos[0];
-	int idx[64];
-	size_t n = 0;
-	bool all_known = true, excluded = false;
+	/* First decide, then load: nothing is loaded when the test is false.
+	   Capabilities are names, never expanded (RFC 5463 section 3). */
 	for (size_t i = 0; i < caps->nstrs; i++) {
-		/* Capabilities are names, never expanded (RFC 5463 section 3). */
 		const char *name = caps->strs[i].data;
-		int x;
-		if (!capability_known(v, name, &x)) {
-			all_known = false;
-			continue;
+		int idx;
+		if (!capability_known(v, name, &idx) ||
+		    strcmp(name, "variables") == 0 || strcmp(name, "encoded-character") == 0) {
+			c->constant = -1;
+			return 0;
 		}
-		if (strcmp(name, "variables") == 0 || strcmp(name, "encoded-character") == 0)
-			excluded = true;
-		if (n < sizeof(idx) / sizeof(idx[0]))
-			idx[n++] = x;
 	}
-	if (!all_known || excluded || caps->nstrs > sizeof(idx) / sizeof(idx[0])) {
-		c->constant = -1;
-		return 0;
-	}
-	for (size_t i = 0; i < n; i++)
-		if (load_extension(v, idx[i], c->node) < 0)
+	for (size_t i = 0; i < caps->nstrs; i++) {
+		int idx;
+		(void)capability_known(v, caps->strs[i].data, &idx);
+		if (load_extension(v, idx, c->node) < 0)
 			return -1;
+	}
 	return 0;
 }
 

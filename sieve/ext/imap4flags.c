@@ -62,33 +62,113 @@ static bool next_token(const char *s, size_t len, size_t *pos, const char **tok,
 	return true;
 }
 
-static bool list_has(const char *list, size_t len, const char *f, size_t n)
+/* A set of flags compared case-insensitively, so that adding or removing
+ * many flags (a long literal list, say) stays linear instead of rescanning
+ * the list for every flag. */
+struct flagset {
+	struct strbuf bytes;       /* the flags, back to back */
+	size_t *off, *len;         /* entry i; len SIZE_MAX = removed */
+	size_t n, ecap;
+	size_t *tab, tcap;         /* open addressing: entry index + 1, 0 = free */
+};
+
+static uint32_t flag_hash(const char *p, size_t n)
 {
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		h = (h ^ (uint32_t)(c >= 'A' && c <= 'Z' ? c + 32 : c)) * 16777619u;
+	}
+	return h;
+}
+
+static long fs_find(const struct flagset *fs, const char *p, size_t n)
+{
+	if (fs->tcap == 0)
+		return -1;
+	for (size_t i = flag_hash(p, n) & (fs->tcap - 1);; i = (i + 1) & (fs->tcap - 1)) {
+		size_t e = fs->tab[i];
+		if (e == 0)
+			return -1;
+		e--;
+		if (fs->len[e] == n && strncasecmp(fs->bytes.data + fs->off[e], p, n) == 0)
+			return (long)e;
+	}
+}
+
+static void fs_add(struct flagset *fs, const char *p, size_t n)
+{
+	if (fs_find(fs, p, n) >= 0)
+		return;
+	if (fs->n == fs->ecap) {
+		fs->ecap = fs->ecap ? fs->ecap * 2 : 16;
+		fs->off = realloc(fs->off, fs->ecap * sizeof(*fs->off));
+		fs->len = realloc(fs->len, fs->ecap * sizeof(*fs->len));
+		if (fs->off == NULL || fs->len == NULL)
+			abort();
+	}
+	if ((fs->n + 1) * 2 > fs->tcap) {
+		size_t nc = fs->tcap ? fs->tcap * 2 : 32;
+		size_t *nt = calloc(nc, sizeof(*nt));
+		if (nt == NULL)
+			abort();
+		for (size_t e = 0; e < fs->n; e++) {
+			size_t i = flag_hash(fs->bytes.data + fs->off[e], fs->len[e] == SIZE_MAX ? 0 : fs->len[e]) & (nc - 1);
+			if (fs->len[e] == SIZE_MAX)
+				continue;
+			while (nt[i] != 0)
+				i = (i + 1) & (nc - 1);
+			nt[i] = e + 1;
+		}
+		free(fs->tab);
+		fs->tab = nt;
+		fs->tcap = nc;
+	}
+	fs->off[fs->n] = fs->bytes.len;
+	fs->len[fs->n] = n;
+	strbuf_append(&fs->bytes, p, n);
+	size_t i = flag_hash(p, n) & (fs->tcap - 1);
+	while (fs->tab[i] != 0)
+		i = (i + 1) & (fs->tcap - 1);
+	fs->tab[i] = ++fs->n;
+}
+
+static void fs_init(struct flagset *fs, const char *list, size_t len)
+{
+	memset(fs, 0, sizeof(*fs));
 	size_t pos = 0;
 	const char *t;
 	size_t tl;
 	while (next_token(list, len, &pos, &t, &tl))
-		if (tl == n && strncasecmp(t, f, n) == 0)
-			return true;
-	return false;
+		fs_add(fs, t, tl);
+}
+
+static void fs_free(struct flagset *fs)
+{
+	strbuf_free(&fs->bytes);
+	free(fs->off);
+	free(fs->len);
+	free(fs->tab);
 }
 
 /* Appends the valid flags of src that list lacks.  A flag that would make
  * the list longer than max is left out (lists are variable values). */
 static void list_add(struct strbuf *list, const char *src, size_t srclen, size_t max)
 {
+	struct flagset fs;
+	fs_init(&fs, list->data, list->len);
 	size_t pos = 0;
 	const char *t;
 	size_t tl;
-	while (next_token(src, srclen, &pos, &t, &tl)) {
-		if (!flag_valid(t, tl) || list_has(list->data, list->len, t, tl))
-			continue;
-		if (list->len + tl + 1 > max)
+	while (list->len + 2 <= max && next_token(src, srclen, &pos, &t, &tl)) {
+		if (!flag_valid(t, tl) || fs_find(&fs, t, tl) >= 0 || list->len + tl + 1 > max)
 			continue;
 		if (list->len > 0)
 			strbuf_putc(list, ' ');
 		strbuf_append(list, t, tl);
+		fs_add(&fs, t, tl);
 	}
+	fs_free(&fs);
 }
 
 /* Deletes every flag equal to f (case-insensitively) from list, with one
@@ -122,11 +202,20 @@ static void list_remove_one(struct strbuf *list, const char *f, size_t n)
 
 static void list_remove(struct strbuf *list, const char *src, size_t srclen)
 {
+	/* Only a flag the list holds costs a pass over it. */
+	struct flagset fs;
+	fs_init(&fs, list->data, list->len);
 	size_t pos = 0;
 	const char *t;
 	size_t tl;
-	while (next_token(src, srclen, &pos, &t, &tl))
+	while (fs.n > 0 && next_token(src, srclen, &pos, &t, &tl)) {
+		long e = fs_find(&fs, t, tl);
+		if (e < 0)
+			continue;
 		list_remove_one(list, t, tl);
+		fs.len[e] = SIZE_MAX;    /* gone: later copies cost nothing */
+	}
+	fs_free(&fs);
 }
 
 /* Splits s[0..len) into an arena array of NUL-terminated tokens. */

@@ -347,8 +347,14 @@ const char *sieve_mime_body(struct sieve_mime_parts *pp, size_t i, size_t *len_r
 		size_t len;
 		const char *d;
 		if (p->is_multipart) {
-			d = to_utf8(pp, NULL, p->preamble != NULL ? p->preamble : "",
-				    p->preamble_len, &len);
+			/* Without any part, Dovecot never leaves the multipart:
+			   its epilogue continues the preamble's block. */
+			struct strbuf t = STRBUF_INIT;
+			strbuf_append(&t, p->preamble != NULL ? p->preamble : "", p->preamble_len);
+			if (p->children == NULL && p->epilogue != NULL)
+				strbuf_append(&t, p->epilogue, p->epilogue_len);
+			d = to_utf8(pp, NULL, t.data != NULL ? t.data : "", t.len, &len);
+			strbuf_free(&t);
 		} else if (p->is_message) {
 			d = "";
 			len = 0;
@@ -372,7 +378,7 @@ const char *sieve_mime_epilogue(struct sieve_mime_parts *pp, size_t i, size_t *l
 	*len_r = 0;
 	/* Dovecot has no epilogue block when nothing follows the close
 	   delimiter line. */
-	if (!p->is_multipart || p->epilogue == NULL || p->epilogue_len == 0)
+	if (!p->is_multipart || p->children == NULL || p->epilogue == NULL || p->epilogue_len == 0)
 		return NULL;
 	if (pp->epi[i] == NULL)
 		pp->epi[i] = to_utf8(pp, NULL, p->epilogue, p->epilogue_len, &pp->epi_len[i]);

@@ -134,6 +134,10 @@ static void ts_set_message(struct testsuite *ts, const char *data, size_t len)
 	ts->run.msg = ts->msg;
 	ts->run.mail_flags = NULL;
 	ts->run.mail_nflags = 0;
+	/* A new message drops the edits (editheader) made to the old one:
+	   the implicit keep and later runs start from this one. */
+	if (ts->result != NULL)
+		ts->result->msg = NULL;
 }
 
 /* ---- outbox (the fake SMTP) ---- */

@@ -49,11 +49,14 @@ static struct vacation_periods vacation_get_periods(const struct sieve_config *c
 	p.min = sieve_config_duration(cfg, "sieve_vacation_min_period", VACATION_DEFAULT_MIN_PERIOD);
 	p.max = sieve_config_duration(cfg, "sieve_vacation_max_period", 0);
 	p.def = sieve_config_duration(cfg, "sieve_vacation_default_period", VACATION_DEFAULT_PERIOD);
-	/* A default outside the allowed range is brought into it. */
-	if (p.def < p.min)
-		p.def = p.min;
-	if (p.max > 0 && p.def > p.max)
-		p.def = p.max;
+	/* As Pigeonhole: with a maximum set, inconsistent settings fall back
+	   to the defaults altogether (without one, the default period is used
+	   as it is, even below the minimum). */
+	if (p.max > 0 && (p.min > p.max || p.def < p.min || p.def > p.max)) {
+		p.min = VACATION_DEFAULT_MIN_PERIOD;
+		p.max = 0;
+		p.def = VACATION_DEFAULT_PERIOD;
+	}
 	return p;
 }
 

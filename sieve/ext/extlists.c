@@ -1,0 +1,313 @@
+/* extlists.c: the extlists extension (RFC 6134): the ":list" match type,
+ * whose keys name external lists (a value matches when it is a member of
+ * one of them), the "valid_ext_list" test, and "redirect :list", which
+ * forwards to every address of a list.
+ *
+ * Lists are files the administrator names in the settings, one list per
+ * numbered setting, as sieve_before is numbered:
+ *
+ *     sieve_extlists_list  = :addrbook:default /etc/tamis/lists/friends
+ *     sieve_extlists_list2 = tag:example.com,2010-05-28:mylist /srv/mylist
+ *
+ * (the list name, then the file).  A list file holds one member per line;
+ * surrounding blanks, empty lines and lines starting with '#' are ignored.
+ * Membership is ASCII case-insensitive and exact; a value longer than
+ * sieve_extlists_max_lookup_size (default 512, as Dovecot's) is never a
+ * member.  A list is read once per run, at its first use, into a sorted
+ * array searched by bisection; files are bounded (sieve_extlists_max_size,
+ * default 16M) and so is the number of lists (64).  A constant list name
+ * that is not configured is a compile error; a computed one has no
+ * members (a warning says so), except for redirect :list, where it is a
+ * runtime error.  The comparator of a :list test is not used (RFC 6134 leaves
+ * membership to the list).  Off unless the settings enable it. */
+#include "sieve/engine.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define EXTLISTS_MAX_LISTS 64
+
+/* The file configured for list `name` (malloc'd), or NULL. */
+static char *list_file(const struct sieve_config *cfg, const char *name, size_t nlen)
+{
+	for (unsigned i = 1; i <= EXTLISTS_MAX_LISTS; i++) {
+		char key[48];
+		if (i == 1)
+			snprintf(key, sizeof(key), "sieve_extlists_list");
+		else
+			snprintf(key, sizeof(key), "sieve_extlists_list%u", i);
+		const char *v = sieve_config_get(cfg, key);
+		if (v == NULL)
+			break;   /* numbered settings stop at the first gap */
+		while (*v == ' ' || *v == '\t')
+			v++;
+		size_t n = strcspn(v, " \t");
+		if (n != nlen || memcmp(v, name, nlen) != 0)
+			continue;
+		const char *path = v + n;
+		while (*path == ' ' || *path == '\t')
+			path++;
+		size_t plen = strlen(path);
+		while (plen > 0 && (path[plen - 1] == ' ' || path[plen - 1] == '\t'))
+			plen--;
+		return plen > 0 ? strndup(path, plen) : NULL;
+	}
+	return NULL;
+}
+
+static bool list_known(const struct sieve_config *cfg, const char *name, size_t len)
+{
+	char *f = list_file(cfg, name, len);
+	free(f);
+	return f != NULL;
+}
+
+/* ---- lists, loaded per run ---- */
+
+struct ext_list {
+	const char *name;
+	size_t nlen;
+	bool ok;                    /* configured and readable */
+	const char **items;         /* lower-cased, sorted */
+	size_t nitems;
+};
+
+struct extlists_run {
+	struct ext_list lists[EXTLISTS_MAX_LISTS];
+	size_t nlists;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static void lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+}
+
+static void list_load(struct sieve_runtime *rt, struct ext_list *l)
+{
+	char *path = list_file(rt->cfg, l->name, l->nlen);
+	if (path == NULL)
+		return;
+	uint64_t max = sieve_config_uint(rt->cfg, "sieve_extlists_max_size", 16u << 20);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	struct strbuf data = STRBUF_INIT;
+	char chunk[65536];
+	ssize_t r;
+	bool too_big = false;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
+		strbuf_append(&data, chunk, (size_t)r);
+		if (data.len > max) {
+			too_big = true;
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0 || too_big) {
+		strbuf_free(&data);
+		return;
+	}
+	size_t cap = 0;
+	const char *p = data.data != NULL ? data.data : "", *end = p + data.len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *e = eol != NULL ? eol : end;
+		const char *b = p;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			e--;
+		if (e > b && *b != '#') {
+			if (l->nitems == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				l->items = arena_grow(rt->arena, l->items, cap, nc, sizeof(char *));
+				cap = nc;
+			}
+			char *item = arena_strndup(rt->arena, b, (size_t)(e - b));
+			lower(item);
+			l->items[l->nitems++] = item;
+		}
+		p = eol != NULL ? eol + 1 : end;
+	}
+	strbuf_free(&data);
+	if (l->nitems > 1)
+		qsort(l->items, l->nitems, sizeof(char *), cmp_str);
+	l->ok = true;
+}
+
+/* The list `name`, loaded on first use; NULL when not configured (with
+ * `warn`, said once per run). */
+static struct ext_list *list_get(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+				 const char *name, size_t len, bool warn)
+{
+	struct extlists_run *run = sieve_runtime_ext_ctx(rt, "extlists");
+	if (run == NULL) {
+		run = arena_alloc(rt->arena, sizeof(*run));
+		sieve_runtime_set_ext_ctx(rt, "extlists", run);
+	}
+	for (size_t i = 0; i < run->nlists; i++)
+		if (run->lists[i].nlen == len && memcmp(run->lists[i].name, name, len) == 0)
+			return run->lists[i].ok ? &run->lists[i] : NULL;
+	if (run->nlists == EXTLISTS_MAX_LISTS)
+		return NULL;
+	struct ext_list *l = &run->lists[run->nlists++];
+	l->name = arena_strndup(rt->arena, name, len);
+	l->nlen = len;
+	list_load(rt, l);
+	if (!l->ok && warn)
+		sieve_runtime_warning(rt, a, "unknown external list '%s': no value is a member",
+				      sieve_str_sanitize(rt->arena, name, len, 80));
+	return l->ok ? l : NULL;
+}
+
+static bool list_member(const struct ext_list *l, const char *v, size_t len, size_t max)
+{
+	if (len > max || memchr(v, '\0', len) != NULL)
+		return false;
+	char buf[1024];
+	char *key = len < sizeof(buf) ? buf : malloc(len + 1);
+	if (key == NULL)
+		abort();
+	memcpy(key, v, len);
+	key[len] = '\0';
+	lower(key);
+	size_t lo = 0, hi = l->nitems;
+	bool found = false;
+	while (lo < hi && !found) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(key, l->items[mid]);
+		if (c == 0)
+			found = true;
+		else if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	if (key != buf)
+		free(key);
+	return found;
+}
+
+/* ---- :list ---- */
+
+bool sieve_extlists_match_key(struct sieve_match_ctx *m, size_t key, const char *val, size_t len)
+{
+	const struct sieve_string *k = &m->keys[key];
+	/* A computed name that is no list makes no member (a constant one
+	   was refused at compile time). */
+	struct ext_list *l = list_get(m->rt, m->a, k->p, k->len, true);
+	if (l == NULL)
+		return false;
+	size_t max = (size_t)sieve_config_uint(m->rt->cfg, "sieve_extlists_max_lookup_size", 512);
+	return list_member(l, val, len, max);
+}
+
+static const struct sieve_tag_def tag_list = { "list", SV_TC_MATCH, SV_MATCH_LIST, 0, NULL };
+static const struct sieve_tag_def *const extlists_class_tags[] = { &tag_list, NULL };
+
+static int list_match_validate(struct sieve_validator *v, struct sieve_cmd *c, const struct sieve_ctag *mt,
+			       enum match_comparator cmp)
+{
+	if (c->npos == 0)
+		return 0;
+	const struct sieve_cval *keys = &c->pos[c->npos - 1];
+	for (size_t i = 0; i < keys->nstrs; i++) {
+		const struct sieve_cstring *s = &keys->strs[i];
+		if (sieve_cstring_is_const(s) && !list_known(sieve_validator_config(v), s->data, s->len)) {
+			sieve_validator_error(v, s->loc, "unknown external list '%s'",
+					      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 80));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- valid_ext_list ---- */
+
+static int valid_ext_list_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
+{
+	struct sieve_string *names;
+	size_t n = sieve_opd_strlist(rt, &a->pos[0], &names);
+	rt->test_result = true;
+	for (size_t i = 0; i < n && rt->test_result; i++)
+		if (list_get(rt, a, names[i].p, names[i].len, false) == NULL)
+			rt->test_result = false;
+	return SIEVE_OK;
+}
+
+static const struct sieve_pos_arg valid_ext_list_args[] = { { "ext-list-names", SV_AT_STRLIST } };
+static const struct sieve_command_def cmd_valid_ext_list = {
+	"valid_ext_list", SV_CMD_TEST, 0, valid_ext_list_args, 1, NULL, NULL, valid_ext_list_execute, NULL };
+static const struct sieve_command_def *const extlists_commands[] = { &cmd_valid_ext_list, NULL };
+
+/* ---- redirect :list ---- */
+
+static const struct sieve_tag_def tag_redirect_list = { "list", SV_TC_NONE, 0, 0, NULL };
+static const struct sieve_tag_link extlists_links[] = { { "redirect", &tag_redirect_list }, { NULL, NULL } };
+
+static int extlists_tag_validate(struct sieve_validator *v, struct sieve_cmd *c)
+{
+	if (sieve_cmd_tag(c, "list") == NULL || c->npos == 0)
+		return 0;
+	const struct sieve_cstring *s = &c->pos[0].strs[0];
+	if (sieve_cstring_is_const(s) && !list_known(sieve_validator_config(v), s->data, s->len)) {
+		sieve_validator_error(v, s->loc, "unknown external list '%s'",
+				      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 80));
+		return -1;
+	}
+	return 0;
+}
+
+int sieve_extlists_redirect(struct sieve_runtime *rt, const struct sieve_exec_args *a)
+{
+	struct sieve_string name = sieve_opd_string(rt, &a->pos[0]);
+	struct ext_list *l = list_get(rt, a, name.p, name.len, false);
+	if (l == NULL) {
+		sieve_runtime_error(rt, a, "unknown external list '%s'",
+				    sieve_str_sanitize(rt->arena, name.p, name.len, 80));
+		return SIEVE_FAILURE;
+	}
+	bool copy = sieve_args_tag(a, "copy") != NULL;
+	for (size_t i = 0; i < l->nitems; i++) {
+		const char *norm = msg_normalize_address(rt->arena, l->items[i]);
+		if (norm == NULL) {
+			sieve_runtime_error(rt, a, "external list '%s' holds an invalid address '%s'",
+					    sieve_str_sanitize(rt->arena, name.p, name.len, 80),
+					    sieve_str_sanitize(rt->arena, l->items[i], strlen(l->items[i]), 80));
+			return SIEVE_FAILURE;
+		}
+		struct sieve_action *act = sieve_action_new(rt, &sieve_act_redirect, a);
+		act->address = arena_strdup(rt->result->arena, norm);
+		act->copy = copy;
+		for (size_t k = 0; k < rt->bin->nexts; k++) {
+			const struct sieve_extension_def *e = sieve_extensions[rt->bin->exts[k]];
+			if (e->redirect_hook != NULL && e->redirect_hook(rt, a, act) < 0)
+				return SIEVE_FAILURE;
+		}
+		if (sieve_result_add(rt, a, act, !copy) < 0)
+			return SIEVE_FAILURE;
+	}
+	return SIEVE_OK;
+}
+
+const struct sieve_extension_def sieve_ext_extlists = {
+	.name = "extlists",
+	.commands = extlists_commands,
+	.class_tags = extlists_class_tags,
+	.tag_links = extlists_links,
+	.tag_validate = extlists_tag_validate,
+	.match_validate = list_match_validate,
+};
