@@ -265,11 +265,7 @@ int cli_test(int argc, char **argv)
 	if (env.to == NULL)
 		env.to = "recipient@example.com";
 	env.orig_to = orig_to != NULL ? orig_to : env.to;
-	/* sieve-test's envelope "to" is the original recipient when -a is
-	   given (its -r then only names the final recipient for vacation's
-	   and redirect's checks); do the same so results compare. */
-	if (orig_to != NULL)
-		env.to = orig_to;
+
 
 	struct cli_store *store = NULL;
 	struct sieve_host host = { 0 };

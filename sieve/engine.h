@@ -487,8 +487,8 @@ struct sieve_runtime {
 	/* loops (foreverypart): a stack of struct sieve_fep_loop
 	   (sieve/ext/mime-common.h), innermost last.  An included script sees
 	   the loops of the script including it (its :mime tests read their
-	   current part); whoever runs an included script must restore
-	   loop_depth when it returns, dropping loops it left by "return". */
+	   current part); sieve_interpret() drops the loops a run opened when
+	   it ends, so an included script's "return" leaves none behind. */
 	int loop_depth;
 	void *loop_ctx[8];
 	/* the message as currently edited (editheader), or msg */
@@ -598,6 +598,7 @@ struct sieve_action {
 	bool flags_first;          /* print order: :flags was given before :copy */
 	void *ctx;                 /* extension data */
 	const struct sieve_send_options *send_opts;   /* redirect: DSN / BY options, NULL = none */
+	const struct sieve_fcc *fcc;                  /* :fcc of vacation / notify, NULL = none */
 	/* The message this action delivers when a command (filter,
 	   editheader) replaced the run's message before the action was
 	   added; NULL = the run's message (sieve_run_params.msg). */
@@ -656,6 +657,19 @@ size_t sieve_test_header_fields(struct sieve_runtime *rt, const struct sieve_exe
 				const struct sieve_operand *names, bool decode, const char ***vals_r);
 struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
 				      const struct sieve_exec_args *a);
+/* fcc (RFC 8580, sieve/ext/fcc.c): the copy of a sent message to file. */
+struct sieve_fcc {
+	const char *mailbox;
+	bool create;
+	const char **flags; size_t nflags;
+};
+/* The command's :fcc options (NULL without :fcc); sieve_result_add keeps
+   them on every action. */
+struct sieve_fcc *sieve_fcc_from_args(struct sieve_runtime *rt, const struct sieve_exec_args *a);
+/* Files data, the message act just sent, into its :fcc mailbox (if any);
+   a failure is only logged. */
+void sieve_fcc_store(const struct sieve_action *act, const struct sieve_run_params *p, const char *data,
+		     size_t len, struct diag_list *d);
 extern const struct sieve_action_def sieve_act_store;
 extern const struct sieve_action_def sieve_act_redirect;
 extern const struct sieve_action_def sieve_act_discard;

@@ -20,7 +20,8 @@ extern const struct sieve_extension_def sieve_ext_include;
 extern const struct sieve_extension_def sieve_ext_comparator_unicode_casemap;
 extern const struct sieve_extension_def sieve_ext_envelope_dsn, sieve_ext_envelope_deliverby,
 	sieve_ext_redirect_dsn, sieve_ext_redirect_deliverby;
-extern const struct sieve_extension_def sieve_ext_mailboxid, sieve_ext_extlists;
+extern const struct sieve_extension_def sieve_ext_mailboxid, sieve_ext_extlists, sieve_ext_extlists_redirect;
+extern const struct sieve_extension_def sieve_ext_fcc;
 extern const struct sieve_extension_def sieve_ext_body, sieve_ext_mime, sieve_ext_foreverypart,
 	sieve_ext_extracttext, sieve_ext_replace, sieve_ext_enclose;
 extern const struct sieve_extension_def sieve_ext_editheader;
@@ -49,7 +50,7 @@ const struct sieve_extension_def *const sieve_extensions[] = {
 	&sieve_ext_include,
 	&sieve_ext_comparator_unicode_casemap,
 	&sieve_ext_envelope_dsn, &sieve_ext_envelope_deliverby, &sieve_ext_redirect_dsn, &sieve_ext_redirect_deliverby,
-	&sieve_ext_mailboxid, &sieve_ext_extlists,
+	&sieve_ext_mailboxid, &sieve_ext_extlists, &sieve_ext_extlists_redirect, &sieve_ext_fcc,
 	&sieve_ext_body, &sieve_ext_mime, &sieve_ext_foreverypart, &sieve_ext_extracttext,
 	&sieve_ext_replace, &sieve_ext_enclose,
 	&sieve_ext_editheader,

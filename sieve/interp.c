@@ -293,7 +293,7 @@ static bool uses_testsuite_ext(const struct sieve_binary *b)
 }
 
 /* Runs from rt->pc until END or stop.  Returns a sieve_status. */
-int sieve_interpret(struct sieve_runtime *rt)
+static int interpret_code(struct sieve_runtime *rt)
 {
 	const struct sieve_binary *b = rt->bin;
 	/* The verifier accepts any extension of the registry; a binary (a
@@ -373,6 +373,17 @@ int sieve_interpret(struct sieve_runtime *rt)
 		}
 	}
 	return SIEVE_OK;
+}
+
+/* A run of code (the main script, or an included one through include's
+ * nested call) ends the foreverypart loops it opened: an included script
+ * that returns from inside a loop leaves no loop behind for its includer. */
+int sieve_interpret(struct sieve_runtime *rt)
+{
+	int loop_base = rt->loop_depth;
+	int r = interpret_code(rt);
+	rt->loop_depth = loop_base;
+	return r;
 }
 
 struct sieve_runtime *sieve_runtime_create(struct sieve_binary *b, const struct sieve_run_params *p,

@@ -85,6 +85,8 @@ int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 		     struct sieve_action *act, bool cancels_keep)
 {
 	struct sieve_result *r = rt->result;
+	if (act->fcc == NULL)
+		act->fcc = sieve_fcc_from_args(rt, a);   /* fcc: vacation / notify :fcc */
 	for (size_t i = 0; i < r->count; i++) {
 		struct sieve_action *old = r->actions[i];
 		if (old->def == act->def) {

@@ -670,8 +670,10 @@ static int notify_execute_in(struct sieve_action *act, const struct sieve_run_pa
 	if (p->host->send(p->host->ctx, &out, &err) < 0)
 		/* As Pigeonhole: a failed notification does not fail delivery. */
 		ntfy_log_exec(d, act, DIAG_WARNING, "failed to send mail notification to %s: %s", all.data, err);
-	else
+	else {
 		ntfy_log_exec(d, act, DIAG_INFO, "sent mail notification to %s", all.data);
+		sieve_fcc_store(act, p, m.data, m.len, d);   /* fcc: a copy of the notification */
+	}
 	strbuf_free(&m);
 	strbuf_free(&to);
 	strbuf_free(&cc);

@@ -62,7 +62,10 @@ static int envelope_execute(struct sieve_runtime *rt, const struct sieve_exec_ar
 			if (strcasecmp(name, "from") == 0)
 				val = env->from;
 			else if (strcasecmp(name, "to") == 0)
-				val = env->to;
+				/* As Pigeonhole: envelope "to" is the original
+				   recipient (ORCPT) when the MTA gave one; the final
+				   recipient only otherwise. */
+				val = env->orig_to != NULL ? env->orig_to : env->to;
 			else if (strcasecmp(name, "auth") == 0)
 				val = env->auth;
 		}

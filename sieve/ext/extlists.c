@@ -260,7 +260,8 @@ static const struct sieve_tag_link extlists_links[] = { { "redirect", &tag_redir
 
 static int extlists_tag_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
-	if (sieve_cmd_tag(c, "list") == NULL || c->npos == 0)
+	const struct sieve_ctag *t = sieve_cmd_tag(c, "list");
+	if (t == NULL || t->def != &tag_redirect_list || c->npos == 0)
 		return 0;
 	const struct sieve_cstring *s = &c->pos[0].strs[0];
 	if (sieve_cstring_is_const(s) && !list_known(sieve_validator_config(v), s->data, s->len)) {
@@ -303,11 +304,22 @@ int sieve_extlists_redirect(struct sieve_runtime *rt, const struct sieve_exec_ar
 	return SIEVE_OK;
 }
 
+/* redirect's :list lives in a hidden extension that extlists implies: a
+   binary names a tag by extension and name, and the :list match type
+   already has that name in "extlists". */
+const struct sieve_extension_def sieve_ext_extlists_redirect = {
+	.name = "@extlists-redirect",
+	.flags = SV_EF_HIDDEN,
+	.tag_links = extlists_links,
+	.tag_validate = extlists_tag_validate,
+};
+
+static const char *const extlists_implies[] = { "@extlists-redirect", NULL };
+
 const struct sieve_extension_def sieve_ext_extlists = {
 	.name = "extlists",
 	.commands = extlists_commands,
 	.class_tags = extlists_class_tags,
-	.tag_links = extlists_links,
-	.tag_validate = extlists_tag_validate,
+	.implies = extlists_implies,
 	.match_validate = list_match_validate,
 };

@@ -585,6 +585,8 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	};
 	const char *err = "unknown error";
 	int ret = host->send(host->ctx, &out, &err);
+	if (ret >= 0)
+		sieve_fcc_store(act, p, m.data, m.len, d);   /* fcc: a copy of the reply */
 	strbuf_free(&m);
 	if (ret < 0) {
 		/* As Pigeonhole: a failed auto-reply does not fail the delivery. */

@@ -64,7 +64,11 @@ static int report_check_duplicate(struct sieve_runtime *rt, const struct sieve_e
 static void report_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
 {
 	const struct report_ctx *r = act->ctx;
-	strbuf_printf(out, " * report incoming message as `%s' to: <%s>\n", r->feedback_type, r->address);
+	/* The type is cut at 32 characters, as Pigeonhole prints it. */
+	struct arena *tmp = arena_new(256);
+	strbuf_printf(out, " * report incoming message as `%s' to: <%s>\n",
+		      sieve_str_sanitize(tmp, r->feedback_type, strlen(r->feedback_type), 32), r->address);
+	arena_unref(&tmp);
 }
 
 /* The message's header block including the empty line that ends it. */

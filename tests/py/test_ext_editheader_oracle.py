@@ -66,6 +66,20 @@ if size :under 400 { fileinto "under"; }"""),
 }
 if header :is "subject" "[there] hello" { fileinto "rewritten"; }
 keep;"""),
+    "eh-edge": (EH, """addheader "" "empty name";
+if exists "" { fileinto "empty-exists"; }
+deleteheader :index 1 :matches "x-tag" "*";
+if header :is "x-tag" "twö" { fileinto "second-remains"; }
+deleteheader :index 2 :last :is "x-tag" "one";
+if exists "x-tag" { fileinto "still"; }
+set "v" "";
+addheader "X-Empty" "${v}";
+if header :is "x-empty" "" { fileinto "empty-value"; }
+deleteheader "X-EMPTY";
+if not exists "x-empty" { fileinto "empty-gone"; }
+deleteheader :index 5 "from";
+deleteheader :last :index 1 "from";
+if not exists "from" { fileinto "from-gone"; }"""),
     "eh-errors": (EH, """addheader "Bad Name" "x";
 deleteheader :last "x";"""),
     "eh-runtime-error": (EH, """set "n" "bad name";
@@ -93,6 +107,8 @@ if spamtest :percent "3" { }"""),
     "report": (["vnd.dovecot.report"], """report "abuse" "This is spam." "abuse@example.com";
 report :headers_only " fraud " "x" "Desk <ABUSE@EXAMPLE.com>";
 report "other" "y" "<other@example.com>";"""),
+    "report-long-type": (["vnd.dovecot.report"],
+                         """report "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGH" "x" "a@example.com";"""),
     "report-errors": (["vnd.dovecot.report"], """report "ab/use" "x" "a@example.com";
 report "abuse" "x" "nonsense";"""),
     "metadata": (["mboxmetadata", "servermetadata", "fileinto"],
