@@ -407,6 +407,25 @@ def test_testsuite_loop_and_test_fail(run_tamis, tmp_workdir):
     assert "Test 'two' SUCCEEDED" in r.stdout, r
 
 
+def test_included_script_returning_from_a_loop(run_tamis, tmp_workdir):
+    # The included script sees the includer's current part; a return from
+    # inside its own loop leaves no loop behind for the includer.
+    write(tmp_workdir, "sub.sieve",
+          'require ["foreverypart", "mime", "include", "fileinto"];\n'
+          'if header :mime :type "content-type" "audio" { fileinto "sub-sees-audio"; }\n'
+          'foreverypart { if header :mime :type "content-type" "text" { return; } }\n')
+    s = write(tmp_workdir, "main.sieve",
+              'require ["include", "foreverypart", "mime", "fileinto"];\n'
+              'foreverypart { if header :mime :type "content-type" "audio" { include "sub"; } }\n'
+              'include "sub";\n'
+              'if header :mime :type "content-type" "multipart" { fileinto "top"; }\n'
+              'foreverypart { if header :mime :type "content-type" "text" { fileinto "text-seen"; } }\n')
+    m = write(tmp_workdir, "m.eml", MIXED)
+    r = run_tamis("test", s, m, env={"HOME": str(tmp_workdir)})
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == ["sub-sees-audio", "top", "text-seen"], r
+
+
 # ---- extracttext ----
 
 def test_extracttext_per_part(run_tamis, tmp_workdir):
