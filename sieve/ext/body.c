@@ -72,8 +72,8 @@ static const struct sieve_string text_types[] = {
 	{ "application/xhtml+xml", 21 }, { "text", 4 },
 };
 
-/* Feeds the values of :content (want != NULL) or :text to the match;
-   returns > 0 once it matched. */
+/* Feeds the values of :content or :text to the match; returns 1 once it
+   matched, -1 when matching failed (error reported), else 0. */
 static int body_parts_match(struct sieve_runtime *rt, struct sieve_match_ctx *m,
 			    const struct sieve_string *want, size_t nwant, bool text)
 {
@@ -87,8 +87,9 @@ static int body_parts_match(struct sieve_runtime *rt, struct sieve_match_ctx *m,
 			size_t mp = open[--nopen];
 			size_t len;
 			const char *epi = sieve_mime_epilogue(pp, mp, &len);
-			if (epi != NULL && sieve_match_value(m, epi, len) > 0)
-				return 1;
+			int r = epi != NULL ? sieve_match_value(m, epi, len) : 0;
+			if (r != 0)
+				return r;
 		}
 		if (i == pp->count)
 			break;
@@ -110,8 +111,9 @@ static int body_parts_match(struct sieve_runtime *rt, struct sieve_match_ctx *m,
 			v = sieve_mime_header_text(pp, i + 1, &len);
 		else
 			v = sieve_mime_body(pp, i, &len);
-		if (sieve_match_value(m, v, len) > 0)
-			return 1;
+		int r = sieve_match_value(m, v, len);
+		if (r != 0)
+			return r;
 	}
 	return 0;
 }
@@ -132,21 +134,24 @@ static int body_execute(struct sieve_runtime *rt, const struct sieve_exec_args *
 	bool mv = rt->mv_enabled;
 	rt->mv_enabled = false;
 	struct message *msg = rt->msg;
+	int r = 0;
 	if (!msg->has_body) {
 		/* Header only: no value at all. */
 	} else if (tr == BODY_RAW) {
 		size_t len = msg->size > msg->body_offset ? msg->size - msg->body_offset : 0;
 		if (len > 0)
-			sieve_match_value(&m, msg->data + msg->body_offset, len);
+			r = sieve_match_value(&m, msg->data + msg->body_offset, len);
 	} else if (tr == BODY_CONTENT) {
 		struct sieve_string *types;
 		size_t n = sieve_opd_strlist(rt, &ct->val, &types);
-		body_parts_match(rt, &m, types, n, false);
+		r = body_parts_match(rt, &m, types, n, false);
 	} else {
-		body_parts_match(rt, &m, text_types, 2, true);
+		r = body_parts_match(rt, &m, text_types, 2, true);
 	}
 	rt->mv_enabled = mv;
-	int r = sieve_match_end(&m);
+	if (r < 0)
+		return SIEVE_FAILURE;
+	r = sieve_match_end(&m);
 	if (r < 0)
 		return SIEVE_FAILURE;
 	rt->test_result = r > 0;

@@ -79,9 +79,8 @@ static void hv_add(struct sieve_runtime *rt, struct hv_list *l, const char *s)
 }
 
 /* What one of :type/:subtype/:contenttype/:param makes of one value. */
-static void option_values(struct sieve_runtime *rt, const struct sieve_exec_args *a,
-			  const struct sieve_exec_tag *opt, const char *hname, const char *value,
-			  struct hv_list *out)
+static void option_values(struct sieve_runtime *rt, const struct sieve_exec_tag *opt,
+			  const char *hname, const char *value, struct hv_list *out)
 {
 	bool ctype = strcasecmp(hname, "content-type") == 0;
 	if (!ctype && strcasecmp(hname, "content-disposition") != 0) {
@@ -160,7 +159,7 @@ size_t sieve_test_header_values(struct sieve_runtime *rt, const struct sieve_exe
 	}
 	struct hv_list out = { 0 };
 	for (size_t i = 0; i < n; i++)
-		option_values(rt, a, opt, name, vals[i], &out);
+		option_values(rt, opt, name, vals[i], &out);
 	*vals_r = out.v;
 	return out.n;
 }

@@ -23,7 +23,9 @@ def run(run_tamis, d, body):
 
 
 def stores(out):
-    return [l.split(": ", 1)[1] for l in out.splitlines() if l.startswith(" * store message in folder: ")]
+    performed = out.split("Implicit keep:")[0]
+    return [l.split(": ", 1)[1] for l in performed.splitlines()
+            if l.startswith(" * store message in folder: ")]
 
 
 def cmp(hdr, mt, key):

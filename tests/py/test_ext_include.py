@@ -43,7 +43,8 @@ def run_test(run_tamis, dirs, script, *extra):
 
 
 def stores(out):
-    return [line[len(" * store message in folder: "):] for line in out.splitlines()
+    performed = out.split("Implicit keep:")[0]
+    return [line[len(" * store message in folder: "):] for line in performed.splitlines()
             if line.startswith(" * store message in folder: ")]
 
 
