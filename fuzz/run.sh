@@ -114,16 +114,38 @@ long() {
     return $rc
 }
 
+# The committed corpus stays small (a few hundred files per fuzzer): inputs
+# are kept for the edges they cover (-use_counters=0, not hit counts), and
+# the larger inputs are offered first, so that a few of them cover what
+# many small ones would.
 merge() {
     for n in compile binary; do
         [ -x "$BIN/fuzz_$n" ] || continue
-        local new="fuzz/corpus/$n.new"
+        local new="fuzz/corpus/$n.new" big
+        big=$(mktemp -d) || return 1
         rm -rf "$new"
-        mkdir -p "$new" "fuzz/corpus/$n"
+        mkdir -p "$new" "fuzz/corpus/$n" "build-fuzz/logs"
+        find "fuzz/corpus/$n" build-fuzz/work-own/"$n" -type f -size +400c -exec cp {} "$big/" \; 2>/dev/null
+        local ok=1
         # shellcheck disable=SC2046
-        "$BIN/fuzz_$n" -merge=1 "${COMMON[@]}" $(extra_args "$n") "$new" "fuzz/corpus/$n" \
-            build-fuzz/work-own/"$n" >"build-fuzz/logs/merge-$n.log" 2>&1 || {
-            echo "merge of $n failed (build-fuzz/logs/merge-$n.log)"; rm -rf "$new"; return 1; }
+        for src in "$big" "fuzz/corpus/$n build-fuzz/work-own/$n"; do
+            # shellcheck disable=SC2086
+            "$BIN/fuzz_$n" -merge=1 -use_counters=0 "${COMMON[@]}" $(extra_args "$n") "$new" $src \
+                >>"build-fuzz/logs/merge-$n.log" 2>&1 || ok=0
+        done
+        rm -rf "$big"
+        if [ $ok = 0 ]; then
+            echo "merge of $n failed (build-fuzz/logs/merge-$n.log)"
+            rm -rf "$new"
+            return 1
+        fi
+        # Keep the hand-written seeds under their names.
+        for f in "fuzz/corpus/$n"/*.sieve "fuzz/corpus/$n"/*.tmsbin; do
+            [ -f "$f" ] || continue
+            h=$(sha1sum "$f" | cut -d' ' -f1)
+            rm -f "$new/$h"
+            cp "$f" "$new/"
+        done
         rm -rf "fuzz/corpus/$n"
         mv "$new" "fuzz/corpus/$n"
         echo "$n: $(find "fuzz/corpus/$n" -type f | wc -l) files"

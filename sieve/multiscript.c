@@ -247,6 +247,9 @@ int sieve_multiscript_finish(struct sieve_multiscript **msp, struct diag_list *d
 	if (ms->test_out == NULL) {
 		if (ms->keep_done) {
 			keep_done = true;
+		} else if (status == SIEVE_TEMP_FAILURE) {
+			/* Nothing is kept: the caller defers the delivery and the
+			   message comes back (Pigeonhole does the same). */
 		} else if (status <= 0) {
 			/* The keep that replaces a failed sequence stores the
 			   message as it arrived (no flags, no edits). */

@@ -131,6 +131,10 @@ struct sieve_compile_params {
 	bool testsuite;                /* enable vnd.dovecot.testsuite */
 	const struct sieve_host *host; /* for include; may be NULL */
 	const char *testsuite_dir;     /* ${tst.path} and relative includes */
+	/* A script being uploaded (ManageSieve PUTSCRIPT/CHECKSCRIPT), not
+	   run: a missing included script or a circular include is only a
+	   warning then, as in Pigeonhole (include :optional semantics). */
+	bool uploaded;
 };
 
 /* Compiles src.  On success returns the binary; on failure NULL, with every

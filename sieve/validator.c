@@ -915,6 +915,7 @@ struct sieve_validator *sieve_validator_create(struct arena *a, const struct sie
 	v->diags = diags;
 	v->script_name = p->script_name;
 	v->required = arena_alloc(a, sizeof(bool) * (sieve_extension_count() + 1));
+	v->ext_data = arena_alloc(a, sizeof(void *) * (sieve_extension_count() + 1));
 	v->max_vars = sieve_config_uint(cfg, "sieve_variables_max_scope_size", 255);
 	v->max_block_nesting = sieve_config_uint(cfg, "sieve_max_block_nesting", AST_MAX_BLOCK_NESTING);
 	v->max_test_nesting = sieve_config_uint(cfg, "sieve_max_test_nesting", AST_MAX_TEST_NESTING);

@@ -20,7 +20,7 @@ struct sieve_validator {
 	uint64_t max_block_nesting, max_test_nesting;   /* admin limits below the parser's */
 	unsigned test_depth;
 	bool var_limit_reported;
-	void *ext_data[64];        /* per-extension compile context */
+	void **ext_data;           /* per-extension compile context, by extension index */
 };
 
 struct sieve_validator *sieve_validator_create(struct arena *a, const struct sieve_compile_params *p,

@@ -43,6 +43,20 @@ struct inc_globals {
 	struct arena *arena;        /* the main compile's arena */
 	char **names;
 	size_t n, cap, max;
+	/* What the host answered for each script looked up in this compile,
+	   so that a script named by many include commands (or many scripts)
+	   is read once: a hash table of (location, name). */
+	struct inc_source **sources;
+	size_t nsources, sources_cap;
+};
+
+struct inc_source {
+	bool global;
+	const char *name;
+	int result;                 /* the host's answer: 1, 0, -1, -2 */
+	const char *path, *err;
+	const char *src;
+	size_t len;
 };
 
 /* One include command of a script, recorded by its validation and
@@ -115,8 +129,10 @@ static struct inc_vctx *vctx_new(struct sieve_validator *v, struct inc_vctx *par
 static struct inc_vctx *vctx_get(struct sieve_validator *v)
 {
 	int idx = include_ext_index();
-	if (idx < 0 || idx >= (int)(sizeof(v->ext_data) / sizeof(v->ext_data[0])))
-		return NULL;
+	/* The registry places include well within ext_data: anything else is
+	   a build mistake, not input. */
+	if (idx < 0 || (size_t)idx >= sieve_extension_count())
+		abort();
 	if (v->ext_data[idx] == NULL)
 		v->ext_data[idx] = vctx_new(v, NULL, false, v->script_name, v->params->script_path);
 	return v->ext_data[idx];
@@ -227,6 +243,62 @@ static const char *location_name(bool global)
 /* ------------------------------------------------------------------ */
 /* include                                                             */
 
+static size_t source_hash(bool global, const char *name)
+{
+	size_t h = global ? 2166136261u : 16777619u;
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/* The host's answer for a script, asked once per compile. */
+static const struct inc_source *source_get(struct sieve_validator *v, struct inc_globals *g, bool global,
+					   const char *name)
+{
+	if (g->sources_cap == 0 || (g->nsources + 1) * 2 > g->sources_cap) {
+		size_t nc = g->sources_cap ? g->sources_cap * 2 : 64;
+		struct inc_source **ns = arena_alloc(g->arena, sizeof(*ns) * nc);
+		for (size_t i = 0; i < g->sources_cap; i++) {
+			struct inc_source *e = g->sources[i];
+			if (e == NULL)
+				continue;
+			size_t j = source_hash(e->global, e->name) & (nc - 1);
+			while (ns[j] != NULL)
+				j = (j + 1) & (nc - 1);
+			ns[j] = e;
+		}
+		g->sources = ns;
+		g->sources_cap = nc;
+	}
+	size_t j = source_hash(global, name) & (g->sources_cap - 1);
+	while (g->sources[j] != NULL) {
+		struct inc_source *e = g->sources[j];
+		if (e->global == global && strcmp(e->name, name) == 0)
+			return e;
+		j = (j + 1) & (g->sources_cap - 1);
+	}
+	struct inc_source *e = arena_alloc(g->arena, sizeof(*e));
+	e->global = global;
+	e->name = arena_strdup(g->arena, name);
+	e->err = "unknown error";
+	const struct sieve_host *host = v->params->host;
+	struct strbuf src = STRBUF_INIT;
+	const char *path = NULL, *err = NULL;
+	e->result = host != NULL && host->include_load != NULL ?
+		host->include_load(host->ctx, global, name, &src, &path, &err) : 0;
+	if (e->result < 0 && err != NULL)
+		e->err = arena_strdup(g->arena, err);
+	if (e->result > 0) {
+		e->path = arena_strdup(g->arena, path != NULL ? path : "");
+		e->src = arena_memdup(g->arena, src.data != NULL ? src.data : "", src.len);
+		e->len = src.len;
+	}
+	strbuf_free(&src);
+	g->sources[j] = e;
+	g->nsources++;
+	return e;
+}
+
 static const struct sieve_tag_def tag_personal = { "personal", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_global = { "global", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_once = { "once", SV_TC_NONE, 0, 0, NULL };
@@ -262,29 +334,27 @@ static int include_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	}
 	bool is_global = global != NULL;
 	bool optional = sieve_cmd_tag(c, "optional") != NULL;
-	const struct sieve_host *host = v->params->host;
-	struct strbuf src = STRBUF_INIT;
-	const char *path = NULL, *err = "unknown error";
-	int r = host != NULL && host->include_load != NULL ?
-		host->include_load(host->ctx, is_global, s->data, &src, &path, &err) : 0;
+	const struct inc_source *so = source_get(v, ctx->globals, is_global, s->data);
+	int r = so->result;
+	const char *err = so->err;
 	if (r == -2) {
 		sieve_validator_error(v, s->loc,
 			"include: %s location for included script `%s' is unavailable "
 			"(contact system administrator for more information)",
 			location_name(is_global), sieve_str_sanitize(a, s->data, s->len, 80));
-		strbuf_free(&src);
 		return -1;
 	}
 	if (r < 0) {
 		sieve_validator_error(v, s->loc, "failed to open included %s script '%s': %s",
 				      location_name(is_global), sieve_str_sanitize(a, s->data, s->len, 80), err);
-		strbuf_free(&src);
 		return -1;
 	}
-	if (r == 0 && !optional) {
+	if (r == 0 && !optional && v->params->uploaded) {
+		sieve_validator_warning(v, s->loc, "included %s script '%s' does not exist (ignored during upload)",
+					location_name(is_global), sieve_str_sanitize(a, s->data, s->len, 80));
+	} else if (r == 0 && !optional) {
 		sieve_validator_error(v, s->loc, "included %s script '%s' does not exist",
 				      location_name(is_global), sieve_str_sanitize(a, s->data, s->len, 80));
-		strbuf_free(&src);
 		return -1;
 	}
 	struct inc_record *rec = arena_alloc(a, sizeof(*rec));
@@ -295,11 +365,10 @@ static int include_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	rec->missing = r == 0;
 	rec->name = arena_strndup(a, s->data, s->len);
 	if (r > 0) {
-		rec->path = arena_strdup(a, path != NULL ? path : "");
-		rec->src = arena_memdup(a, src.data != NULL ? src.data : "", src.len);
-		rec->len = src.len;
+		rec->path = so->path;
+		rec->src = so->src;
+		rec->len = so->len;
 	}
-	strbuf_free(&src);
 	*ctx->incs_tail = rec;
 	ctx->incs_tail = &rec->next;
 	return 0;
@@ -585,6 +654,10 @@ static int include_one(struct sieve_codegen *g, struct sieve_validator *v, struc
 	if (!rec->once) {
 		for (const struct inc_vctx *p = ctx; p != NULL; p = p->parent) {
 			if (same_script(p, rec)) {
+				if (v->params->uploaded) {
+					sieve_validator_warning(v, rec->loc, "circular include (ignored during upload)");
+					return 0;
+				}
 				sieve_validator_error(v, rec->loc, "circular include");
 				return -1;
 			}

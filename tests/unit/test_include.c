@@ -132,6 +132,32 @@ static void test_binary_holds_includes(void **state)
 	diag_free(&d);
 }
 
+static void test_upload_only_warns(void **state)
+{
+	static const struct mem_script s[] = {
+		{ "a", false, "require \"include\";\ninclude \"b\";\n" },
+		{ "b", false, "require \"include\";\ninclude \"a\";\n" },
+	};
+	struct mem_host mh = { s, 2, 0, "", 0 };
+	struct sieve_host host = { .ctx = &mh, .include_load = mem_include_load };
+	static const char src[] = "require \"include\";\ninclude \"gone\";\ninclude \"a\";\n";
+	struct diag_list d;
+	diag_init(&d);
+	struct sieve_compile_params p = { .script_name = "main", .host = &host, .uploaded = true };
+	struct sieve_binary *b = sieve_compile(src, sizeof(src) - 1, &p, &d);
+	assert_non_null(b);
+	assert_int_equal(d.errors, 0);
+	assert_int_equal(d.warnings, 2);
+	assert_string_equal(d.items[0].msg, "included personal script 'gone' does not exist (ignored during upload)");
+	assert_string_equal(d.items[1].msg, "circular include (ignored during upload)");
+	sieve_binary_unref(&b);
+	/* The same script is refused when it is not an upload. */
+	diag_clear(&d);
+	p.uploaded = false;
+	assert_null(sieve_compile(src, sizeof(src) - 1, &p, &d));
+	diag_free(&d);
+}
+
 /* Rewrites the checksum so that the verifier, not the CRC, judges. */
 static void fix_checksum(unsigned char *img, size_t len)
 {
@@ -462,6 +488,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_binary_holds_includes),
+		cmocka_unit_test(test_upload_only_warns),
 		cmocka_unit_test(test_verifier_refuses_bad_scripts_table),
 		cmocka_unit_test(test_jump_out_of_script_refused),
 		cmocka_unit_test(test_location_loader_and_stale_cache),
