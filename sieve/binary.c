@@ -353,7 +353,7 @@ static uint32_t block_end_of(const struct sieve_binary *b, size_t pc)
 }
 
 /* After verify_code, what the interpreter and the commands' hooks take for
- * granted (each found by fuzz/fuzz_binary.c):
+ * granted:
  *   - every BLOCK and BLOCKEND pair up one to one: the interpreter decodes
  *     the BLOCK command again at each BLOCKEND, and block hooks find the
  *     BLOCKEND at block_end - 5, so a BLOCKEND naming another instruction,
@@ -361,8 +361,11 @@ static uint32_t block_end_of(const struct sieve_binary *b, size_t pc)
  *     opcode or a jump as a command;
  *   - a command comes with the opcode the generator gives it: BLOCK only
  *     for commands that take a block, never CMD/TEST for one that requires
- *     it (its hooks use block_start/block_end), TEST only for tests, CMD
- *     and BLOCK only for commands. */
+ *     it (its hooks use block_start/block_end: the testsuite's "test"
+ *     computes block_end - 5), TEST only for tests, CMD and BLOCK only for
+ *     commands.
+ * The first was found by fuzz/fuzz_binary.c (a BLOCKEND pointing at a
+ * JMP: out-of-bounds read of the command table). */
 static int verify_blocks(struct verifier *vf)
 {
 	const struct sieve_binary *b = vf->b;

@@ -298,7 +298,8 @@ static int interpret_code(struct sieve_runtime *rt)
 	const struct sieve_binary *b = rt->bin;
 	/* The verifier accepts any extension of the registry; a binary (a
 	   cached .tmsbin) naming testsuite commands must not run outside the
-	   testsuite, where they would find no context (fuzz/fuzz_binary.c). */
+	   testsuite, where they would find no context (NULL dereference, shown
+	   with fuzz/fuzz_binary.c and a compiled testsuite script). */
 	if (rt->testsuite == NULL && uses_testsuite_ext(b)) {
 		sieve_runtime_error(rt, NULL, "binary uses the vnd.dovecot.testsuite extension outside the testsuite");
 		return SIEVE_BIN_CORRUPT;
