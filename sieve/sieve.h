@@ -151,8 +151,8 @@ const unsigned char *sieve_binary_image(const struct sieve_binary *b, size_t *le
 struct sieve_binary *sieve_binary_load(const void *data, size_t len, const char **error_r);
 void sieve_binary_unref(struct sieve_binary **b);
 struct sieve_binary *sieve_binary_ref(struct sieve_binary *b);
-/* Writes atomically (temp file in the same folder, rename); not fsync'ed:
- * the file is a verified cache (see binary.c). */
+/* Writes atomically: temp file in the same folder, fsync, rename, fsync of
+ * the folder. */
 int sieve_binary_save(const struct sieve_binary *b, const char *path, const char **error_r);
 /* Reads a file written by sieve_binary_save. */
 struct sieve_binary *sieve_binary_read(const char *path, const char **error_r);
