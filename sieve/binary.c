@@ -447,32 +447,53 @@ static int ext_by_name(const char *s, size_t n)
 	return -1;
 }
 
+/* A name table (CMDS, TAGS) is a u32 count then u32 pool offsets. */
+static int table_count(const unsigned char *t, size_t len, uint32_t *n_r)
+{
+	if (read_u32(t, len, 0, n_r) < 0 || (size_t)*n_r * 4 + 4 > len)
+		return -1;
+	return 0;
+}
+
+/* Entry i of a name table: "extension/name", with the extension resolved
+ * in this build's registry. */
+static int table_entry(struct verifier *vf, const unsigned char *t, uint32_t i, int *ext_r,
+		       const char **name_r)
+{
+	const struct sieve_binary *b = vf->b;
+	uint32_t off;
+	memcpy(&off, t + 4 + (size_t)i * 4, 4);
+	if (off >= b->cpool_len || !vf->pool_ok[off])
+		return -1;
+	const char *e;
+	size_t elen;
+	if (resolve_name(b, off, &e, &elen, name_r) < 0)
+		return -1;
+	*ext_r = ext_by_name(e, elen);
+	if (*ext_r < 0) {
+		vf->err = "binary requires an unknown extension";
+		return -1;
+	}
+	return 0;
+}
+
 static int resolve_tables(struct verifier *vf, const unsigned char *cmds, size_t cmds_len,
 			  const unsigned char *tags, size_t tags_len, const unsigned char *exts, size_t exts_len)
 {
 	struct sieve_binary *b = vf->b;
 	uint32_t n;
-	if (read_u32(cmds, cmds_len, 0, &n) < 0 || (size_t)n * 4 + 4 > cmds_len)
+	if (table_count(cmds, cmds_len, &n) < 0)
 		return -1;
 	b->ncmds = n;
 	b->cmds = arena_alloc(b->arena, sizeof(*b->cmds) * (n + 1));
 	b->cmd_ext = arena_alloc(b->arena, sizeof(int) * (n + 1));
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t off;
-		memcpy(&off, cmds + 4 + i * 4, 4);
-		if (off >= b->cpool_len || !vf->pool_ok[off])
+		int ei;
+		const char *name;
+		if (table_entry(vf, cmds, i, &ei, &name) < 0)
 			return -1;
-		const char *e, *name;
-		size_t elen;
-		if (resolve_name(b, off, &e, &elen, &name) < 0)
-			return -1;
-		int ei = ext_by_name(e, elen);
-		if (ei < 0 || sieve_extensions[ei]->commands == NULL) {
-			vf->err = "binary requires an unknown extension";
-			return -1;
-		}
 		const struct sieve_command_def *found = NULL;
-		for (const struct sieve_command_def *const *c = sieve_extensions[ei]->commands; *c; c++)
+		for (const struct sieve_command_def *const *c = sieve_extensions[ei]->commands; c && *c; c++)
 			if (strcmp((*c)->name, name) == 0)
 				found = *c;
 		if (found == NULL) {
@@ -482,22 +503,15 @@ static int resolve_tables(struct verifier *vf, const unsigned char *cmds, size_t
 		b->cmds[i] = found;
 		b->cmd_ext[i] = ei;
 	}
-	if (read_u32(tags, tags_len, 0, &n) < 0 || (size_t)n * 4 + 4 > tags_len)
+	if (table_count(tags, tags_len, &n) < 0)
 		return -1;
 	b->ntags = n;
 	b->tags = arena_alloc(b->arena, sizeof(*b->tags) * (n + 1));
 	b->tag_ext = arena_alloc(b->arena, sizeof(int) * (n + 1));
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t off;
-		memcpy(&off, tags + 4 + i * 4, 4);
-		if (off >= b->cpool_len || !vf->pool_ok[off])
-			return -1;
-		const char *e, *name;
-		size_t elen;
-		if (resolve_name(b, off, &e, &elen, &name) < 0)
-			return -1;
-		int ei = ext_by_name(e, elen);
-		if (ei < 0)
+		int ei;
+		const char *name;
+		if (table_entry(vf, tags, i, &ei, &name) < 0)
 			return -1;
 		const struct sieve_extension_def *ed = sieve_extensions[ei];
 		const struct sieve_tag_def *found = NULL;

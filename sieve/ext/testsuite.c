@@ -557,33 +557,15 @@ static int test_message_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	return 0;
 }
 
+static struct sieve_binary *ts_compile_path(struct testsuite *ts, const char *rel);
+
 static int test_script_compile_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
 	struct testsuite *ts = TS(rt);
 	const char *rel = sieve_rt_strdup(rt, sieve_opd_string(rt, &a->pos[0]));
-	char *path = ts_path(ts, rel);
-	char *name = script_name_of(path);
 	diag_clear(&ts->errors);
 	sieve_binary_unref(&ts->compiled);
-	struct strbuf src = STRBUF_INIT;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		diag_add(&ts->errors, DIAG_ERROR, name, 0, 0, "failed to open script: %s", strerror(errno));
-	} else {
-		char chunk[65536];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-			strbuf_append(&src, chunk, (size_t)r);
-		close(fd);
-		struct sieve_compile_params p = {
-			.script_name = name, .script_path = path, .cfg = ts->cfg,
-			.testsuite = true, .testsuite_dir = ts->dir, .host = &ts->host,
-		};
-		ts->compiled = sieve_compile(src.data ? src.data : "", src.len, &p, &ts->errors);
-	}
-	strbuf_free(&src);
-	free(path);
-	free(name);
+	ts->compiled = ts_compile_path(ts, rel);
 	rt->test_result = ts->compiled != NULL;
 	return SIEVE_OK;
 }
