@@ -106,17 +106,63 @@ static void test_dup_mark(void *ctx, const void *key, size_t len, time_t until)
 	th->ndups++;
 }
 
+/* The length of the first element of an address-list value, or 0 when
+ * that element is a group.  sieve-test parses only the first element
+ * (Dovecot's message_address_parse with max_addresses 1): when it is a
+ * group ("G: a@b;", even "undisclosed-recipients:;"), an invalid address
+ * or empty, the header yields no address and sieve-test moves on to the
+ * next header instead of using a later element.  So the element ends at
+ * the first ',' outside quotes, comments and <> (an obs-route may hold
+ * commas and a ':'), and a ':' there first makes it a group. */
+static size_t first_element_len(const char *v)
+{
+	int depth = 0;
+	bool angle = false;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '\\' && (depth > 0 || angle) && p[1] != '\0') {
+			p++;
+		} else if (*p == '(') {
+			depth++;
+		} else if (*p == ')' && depth > 0) {
+			depth--;
+		} else if (depth > 0) {
+			continue;
+		} else if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				break;
+		} else if (*p == '<') {
+			angle = true;
+		} else if (*p == '>') {
+			angle = false;
+		} else if (!angle && *p == ':') {
+			return 0;
+		} else if (!angle && *p == ',') {
+			return (size_t)(p - v);
+		}
+	}
+	return strlen(v);
+}
+
 static const char *first_addr(struct arena *a, struct message *m, const char *const *names)
 {
 	for (; *names; names++) {
 		const char **vals;
 		if (msg_header_values(m, *names, false, &vals) == 0)
 			continue;
+		size_t len = first_element_len(vals[0]);
+		if (len == 0)
+			continue;
 		struct msg_address *ad;
 		size_t n;
-		(void)msg_parse_address_list(a, vals[0], &ad, &n);
+		(void)msg_parse_address_list(a, arena_strndup(a, vals[0], len), &ad, &n);
+		/* Formatted as sieve-test hands it on: a local part that is
+		   not a dot-atom stays quoted ("q l"@b.c), so the envelope
+		   test can parse it again. */
 		if (n > 0 && ad[0].local != NULL)
-			return ad[0].domain != NULL ? arena_printf(a, "%s@%s", ad[0].local, ad[0].domain) : ad[0].local;
+			return ad[0].domain != NULL ? msg_address_format(a, ad[0].local, ad[0].domain) : ad[0].local;
 	}
 	return NULL;
 }

@@ -67,6 +67,11 @@ enum sieve_cmd_flags {
 	SV_CF_CONTROL      = 1 << 7,  /* generated specially (if, require, ...) */
 	SV_CF_OPT_LASTPOS  = 1 << 8,  /* the last positional argument is optional */
 	SV_CF_VAR_POS      = 1 << 9,  /* any number of positional args >= npos-1 (pipe/execute) */
+	SV_CF_TAG_REPEAT   = 1 << 10, /* a parameterless tag may be repeated (kept once;
+	                                 include :once :once); the command's validate
+	                                 refuses the repeats it does not want */
+	SV_CF_POS1_NAME    = 1 << 11, /* the first positional argument is a name, not a
+	                                 string with ${...} parts (set) */
 };
 
 struct sieve_validator;

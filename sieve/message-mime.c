@@ -414,10 +414,12 @@ static const char *mime_part_types(struct mime_ctx *ctx, struct msg_mime_part *p
 {
 	struct arena *a = ctx->a;
 	const char *boundary = NULL;
-	p->type = digest_parent ? "message" : "text";
-	p->subtype = digest_parent ? "rfc822" : "plain";
-	/* The first Content-Type counts (as in Dovecot). */
+	/* The first Content-Type counts (as in Dovecot).  A digest's part
+	   defaults to message/rfc822 only when it has no Content-Type at
+	   all: one that is there but invalid makes it text/plain. */
 	const char *ct = mime_first_value(a, p->headers, p->nheaders, "content-type");
+	p->type = digest_parent && ct == NULL ? "message" : "text";
+	p->subtype = digest_parent && ct == NULL ? "rfc822" : "plain";
 	if (ct != NULL) {
 		const char *type, *subtype;
 		struct msg_param *params;

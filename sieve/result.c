@@ -304,6 +304,34 @@ static void redirect_print(const struct sieve_action *act, struct strbuf *out, b
 		strbuf_puts(out, "        + preserve implicit keep\n");
 }
 
+/* Redirect loop/duplicate protection: a forward of this message (its
+ * Message-ID) for this recipient to this address is remembered through the
+ * host's duplicate store for sieve_redirect_duplicate_period (12h), so a
+ * message delivered twice is not forwarded twice.  Without a Message-ID
+ * there is nothing to recognise the message by, and no key. */
+static bool redirect_dup_key(const struct sieve_run_params *p, const char *address,
+			     struct arena *tmp, unsigned char key[40])
+{
+	const char **vals;
+	if (p->msg == NULL || msg_header_values(p->msg, "message-id", true, &vals) <= 0 ||
+	    vals[0] == NULL || *vals[0] == '\0')
+		return false;
+	const char *rcpt = p->env != NULL ? sieve_envelope_address(tmp, p->env->to) : NULL;
+	struct sieve_sha256 h;
+	sieve_sha256_init(&h);
+	sieve_sha256_update(&h, vals[0], strlen(vals[0]) + 1);
+	if (rcpt != NULL)
+		sieve_sha256_update(&h, rcpt, strlen(rcpt));
+	sieve_sha256_update(&h, "", 1);
+	if (p->username != NULL)
+		sieve_sha256_update(&h, p->username, strlen(p->username));
+	sieve_sha256_update(&h, "", 1);
+	sieve_sha256_update(&h, address, strlen(address));
+	memcpy(key, "redirect", 8);
+	sieve_sha256_final(&h, key + 8);
+	return true;
+}
+
 static int redirect_execute(struct sieve_action *act, const struct sieve_run_params *p, struct diag_list *diags)
 {
 	if (p->host == NULL || p->host->send == NULL)
@@ -330,6 +358,16 @@ static int redirect_execute(struct sieve_action *act, const struct sieve_run_par
 		arena_unref(&tmp);
 		return 0;
 	}
+	unsigned char dkey[40];
+	bool have_dkey = redirect_dup_key(p, act->address, tmp, dkey);
+	if (have_dkey && p->host->duplicate_check != NULL &&
+	    p->host->duplicate_check(p->host->ctx, dkey, sizeof(dkey)) > 0) {
+		diag_add(diags, DIAG_INFO, NULL, act->line, 0,
+			 "discarded duplicate forward to <%s>", act->address);
+		strbuf_free(&msg);
+		arena_unref(&tmp);
+		return 0;
+	}
 	const char *rcpt = act->address;
 	struct sieve_outgoing out = {
 		.env_from = env_from,
@@ -348,6 +386,11 @@ static int redirect_execute(struct sieve_action *act, const struct sieve_run_par
 			 act->address, err);
 		return -1;
 	}
+	/* Marked only once the copy is on its way. */
+	uint64_t period = sieve_config_duration(p->cfg, "sieve_redirect_duplicate_period", 12 * 3600);
+	if (have_dkey && period > 0 && p->host->duplicate_mark != NULL)
+		p->host->duplicate_mark(p->host->ctx, dkey, sizeof(dkey),
+					sieve_mail_now(p) + (time_t)period);
 	return 0;
 }
 

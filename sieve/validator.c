@@ -502,8 +502,13 @@ static int validate_arguments(struct sieve_validator *v, struct sieve_cmd *c)
 		int ext = 0;
 		const struct sieve_tag_def *t = find_tag(v, def, a->u.tag, c->ext, &ext);
 		/* duplicates: same tag, or another tag of the same class */
+		bool repeated = false;
 		for (unsigned i = 0; i < c->ntags; i++) {
 			const struct sieve_tag_def *o = c->tags[i].def;
+			if (o == t && (def->flags & SV_CF_TAG_REPEAT) != 0 && t->param == 0) {
+				repeated = true; /* accepted and kept once */
+				break;
+			}
 			if (o == t || (t->cls != SV_TC_NONE && o->cls == t->cls) ||
 			    (t->cls == SV_TC_NONE && t->id != 0 && o->cls == SV_TC_NONE && o->id == t->id)) {
 				const char *desc;
@@ -519,6 +524,10 @@ static int validate_arguments(struct sieve_validator *v, struct sieve_cmd *c)
 						      desc, def->name, tname);
 				return -1;
 			}
+		}
+		if (repeated) {
+			a = a->next;
+			continue;
 		}
 		if (c->ntags >= SIEVE_MAX_TAGS) {
 			sieve_validator_error(v, a->loc, "too many tagged arguments for the %s %s", def->name, tname);
@@ -566,6 +575,21 @@ static int validate_arguments(struct sieve_validator *v, struct sieve_cmd *c)
 	bool count_ok = count == def->npos ||
 		((def->flags & SV_CF_OPT_LASTPOS) && count + 1 == def->npos) ||
 		((def->flags & SV_CF_VAR_POS) && count + 1 >= def->npos);
+	if (!count_ok && count == 0 && (def->flags & SV_CF_OPT_LASTPOS) && def->npos == 2) {
+		/* Pigeonhole's own checks of these commands word it so. */
+		const char *what = NULL;
+		if (strcmp(def->name, "deleteheader") == 0)
+			what = "positional argument";
+		else if (strcmp(def->name, "setflag") == 0 || strcmp(def->name, "addflag") == 0 ||
+			 strcmp(def->name, "removeflag") == 0)
+			what = "argument";
+		if (what != NULL) {
+			sieve_validator_error(v, n->loc,
+				"the %s %s expects at least one %s, but none was found",
+				def->name, tname, what);
+			return -1;
+		}
+	}
 	if (!count_ok) {
 		sieve_validator_error(v, n->loc,
 			"the %s %s requires %u positional argument(s), but %u is/are specified",
@@ -607,7 +631,7 @@ static int validate_positional_types(struct sieve_validator *v, struct sieve_cmd
 				ast_arg_type_name(a));
 			return -1;
 		}
-		make_cval(v, a, &c->pos[i], true);
+		make_cval(v, a, &c->pos[i], !(i == 0 && (def->flags & SV_CF_POS1_NAME)));
 	}
 	return 0;
 }

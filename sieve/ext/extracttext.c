@@ -35,6 +35,8 @@ static int modifier_precedence(const struct sieve_tag_def *t)
 		return 30;
 	if (t == &tag_quotewildcard)
 		return 20;
+	if (strcmp(t->name, "encodeurl") == 0)   /* enotify's, when required */
+		return 15;
 	if (t == &tag_length)
 		return 10;
 	return -1;

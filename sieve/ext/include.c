@@ -312,6 +312,19 @@ static int include_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	struct inc_vctx *ctx = vctx_get(v);
 	const struct sieve_ctag *personal = sieve_cmd_tag(c, "personal");
 	const struct sieve_ctag *global = sieve_cmd_tag(c, "global");
+	/* :once and :optional may be repeated (SV_CF_TAG_REPEAT), a location
+	   tag may not: the validator kept only the first of identical tags,
+	   so count them in the command's own arguments. */
+	unsigned nloc = 0;
+	for (const struct ast_arg *t = c->node->args; t != NULL && t->kind == AST_ARG_TAG; t = t->next) {
+		if (strcmp(t->u.tag, "personal") != 0 && strcmp(t->u.tag, "global") != 0)
+			continue;
+		if (++nloc > 1) {
+			sieve_validator_error(v, t->loc,
+				"include: cannot use location tags ':personal' and ':global' multiple times");
+			return -1;
+		}
+	}
 	if (personal != NULL && global != NULL) {
 		const struct sieve_ctag *second = personal->loc.line > global->loc.line ||
 			(personal->loc.line == global->loc.line && personal->loc.col > global->loc.col) ?
@@ -477,7 +490,7 @@ static int include_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 
 static const struct sieve_pos_arg include_args[] = { { "value", SV_AT_STRING } };
 static const struct sieve_command_def cmd_include = {
-	"include", SV_CMD_COMMAND, 0, include_args, 1, include_tags, include_validate, include_execute, NULL };
+	"include", SV_CMD_COMMAND, SV_CF_TAG_REPEAT, include_args, 1, include_tags, include_validate, include_execute, NULL };
 
 /* ------------------------------------------------------------------ */
 /* return                                                              */

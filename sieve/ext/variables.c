@@ -453,7 +453,7 @@ static int set_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a
 
 static const struct sieve_pos_arg set_args[] = { { "name", SV_AT_STRING }, { "value", SV_AT_STRING } };
 static const struct sieve_command_def cmd_set = {
-	"set", SV_CMD_COMMAND, 0, set_args, 2, set_tags, set_validate, set_execute, NULL };
+	"set", SV_CMD_COMMAND, SV_CF_POS1_NAME, set_args, 2, set_tags, set_validate, set_execute, NULL };
 
 /* ------------------------------------------------------------------ */
 /* string                                                              */
@@ -494,7 +494,8 @@ static const struct sieve_command_def *const variables_commands[] = { &cmd_set, 
 
 /* enotify adds :encodeurl to set (RFC 5435 section 6); the enotify
  * extension lists this as its tag_links. */
-const struct sieve_tag_link sieve_variables_encodeurl_link[] = { { "set", &tag_encodeurl }, { NULL, NULL } };
+const struct sieve_tag_link sieve_variables_encodeurl_link[] = {
+	{ "set", &tag_encodeurl }, { "extracttext", &tag_encodeurl }, { NULL, NULL } };
 
 static int variables_on_require(struct sieve_validator *v, const struct ast_node *req)
 {

@@ -145,3 +145,29 @@ def test_hostile_message_does_not_crash(run_tamis, tmp_workdir):
     m.write_bytes(b"Subject: " + b"a" * 200000 + b"\r\nFrom: \x00\xff<<>>@@\r\n\r\n\xff\xfe")
     r = run_tamis("test", s, m)
     assert r.returncode == 0, r
+
+
+def test_envelope_defaults_use_only_the_first_element(run_tamis, tmp_workdir):
+    """Without -f/-r, sieve-test 0.5.19 takes the envelope from the first
+    element of Return-Path/Sender/From and Envelope-To/To only: a group,
+    an invalid or empty first element makes it try the next header, never
+    a later element of the same one (checked against sieve-test)."""
+    s = write(tmp_workdir, "s.sieve",
+              'require ["envelope", "variables", "fileinto"];\n'
+              'if envelope :matches "to" "*" { fileinto "T${1}"; }\n'
+              'if envelope :matches "from" "*" { fileinto "F${1}"; }\n')
+    cases = [
+        ("From: G: a@b.c;\r\nTo: Friends: x@y.z;, r@s.t\r\n",
+         "Trecipient@example.com", "Fsender@example.com"),
+        ("Return-Path: G:;\r\nFrom: f@g.h\r\nEnvelope-To: nonsense, q@b.c\r\nTo: r@s.t\r\n",
+         "Tr@s.t", "Ff@g.h"),
+        ("From: x@y.z\r\nTo: \"q l\"@b.c, r@s.t\r\n", 'T"q l"@b.c', "Fx@y.z"),
+        ("From: x@y.z\r\nTo: \"Doe, John\" <bob@frop.example>, z@q.r\r\n",
+         "Tbob@frop.example", "Fx@y.z"),
+    ]
+    for hdrs, to, frm in cases:
+        m = write(tmp_workdir, "m.eml", hdrs + "Subject: x\r\n\r\nbody\r\n")
+        r = run_tamis("test", s, m)
+        assert r.returncode == 0, r
+        assert f" * store message in folder: {to}\n" in r.stdout, (hdrs, r.stdout)
+        assert f" * store message in folder: {frm}\n" in r.stdout, (hdrs, r.stdout)

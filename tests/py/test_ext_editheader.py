@@ -387,3 +387,20 @@ def test_off_by_default(run_tamis, tmp_workdir):
     m = write(tmp_workdir, "m.eml", MSG)
     r = run_tamis("test", s, m)
     assert r.returncode != 0 and "unknown Sieve capability `editheader'" in r.stderr, r
+
+
+def test_deleteheader_without_arguments_wording(run_tamis, tmp_workdir):
+    # Pigeonhole's own wording for a deleteheader (and setflag) with no
+    # positional argument at all.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["editheader", "imap4flags"];\ndeleteheader;\n'
+                   'deleteheader :index 1;\nsetflag;\n')
+    assert r.returncode != 0, r
+    errs = [l for l in r.stderr.splitlines() if ": error: " in l]
+    assert errs == [
+        "s:2:1: error: the deleteheader command expects at least one positional argument, "
+        "but none was found.",
+        "s:3:1: error: the deleteheader command expects at least one positional argument, "
+        "but none was found.",
+        "s:4:1: error: the setflag command expects at least one argument, but none was found.",
+        "s: error: validation failed."], errs

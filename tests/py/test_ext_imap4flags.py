@@ -236,7 +236,7 @@ def test_hasflag_match_variables(run_tamis, tmp_workdir):
     ('require ["imap4flags", "variables"];\naddflag "a.b" "y";\n', "invalid variable name"),
     ('require ["imap4flags", "variables"];\nremoveflag "1" "y";\n', "invalid variable name"),
     ('require "imap4flags";\naddflag 1;\n', "number"),
-    ('require "imap4flags";\nsetflag;\n', "positional argument"),
+    ('require "imap4flags";\nsetflag;\n', "the setflag command expects at least one argument, but none was found"),
     ('require "fileinto";\nfileinto :flags "\\\\Seen" "a";\n', "unknown tagged argument ':flags'"),
     ('setflag "\\\\Seen";\n', "unknown command 'setflag'"),
 ])

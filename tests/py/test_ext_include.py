@@ -350,3 +350,22 @@ def test_binary_holds_every_included_script(run_tamis, dirs):
     assert "  2: gone (optional) (missing)" in r.stdout
     assert "* Included script 1: sub" in r.stdout
     assert "CMD return (include)" in r.stdout
+
+
+def test_once_and_optional_may_repeat_location_may_not(run_tamis, dirs):
+    # Pigeonhole accepts a repeated :once or :optional; a repeated
+    # location tag is its own error.
+    main, personal, glob, m, env = dirs
+    write(personal, "sub.sieve", 'require "fileinto";\nfileinto "Sub";\n')
+    s = write(main, "rep.sieve",
+              'require "include";\n'
+              'include :once :once :personal "sub";\n'
+              'include :optional :optional :once "missing";\n'
+              'include :once "sub";\n')
+    r = run_test(run_tamis, dirs, s)
+    assert r.returncode == 0, r
+    assert stores(r.stdout) == ["Sub"]
+    s = write(main, "loc.sieve", 'require "include";\ninclude :personal :personal "sub";\n')
+    r = run_test(run_tamis, dirs, s)
+    assert r.returncode != 0, r
+    assert "loc:2:19: error: include: cannot use location tags ':personal' and ':global' multiple times." in r.stderr

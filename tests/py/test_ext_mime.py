@@ -658,3 +658,33 @@ def test_enclose_header_check(run_tamis, tmp_workdir):
     errs = compile_errors(run_tamis, tmp_workdir,
                           'require "enclose";\nenclose :headers ["Bad Name: x"] "t";\n', extra=RX)
     assert any("invalid header field" in e for e in errs), errs
+
+
+def test_extracttext_encodeurl_with_enotify(run_tamis, tmp_workdir):
+    # enotify's :encodeurl modifier applies to extracttext too (as in
+    # Pigeonhole), with its precedence among the others.
+    msg = ("From: a@example.org\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/mixed; boundary=BB\r\n\r\n"
+           "--BB\r\nContent-Type: text/plain\r\n\r\na b&c/d\r\n--BB--\r\n")
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["foreverypart", "extracttext", "variables", "enotify", "fileinto"];\n'
+                  'foreverypart { extracttext :encodeurl :upper "x"; fileinto "${x}"; }\n',
+                  ["", "A%20B%26C%2FD"], msg=msg)
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require ["foreverypart", "extracttext", "variables"];\n'
+                          'foreverypart { extracttext :encodeurl "x"; }\n')
+    assert "unknown tagged argument ':encodeurl' for the extracttext command" in errs[0], errs
+
+
+def test_digest_part_with_invalid_content_type_is_text_plain(run_tamis, tmp_workdir):
+    # A multipart/digest part defaults to message/rfc822 only when it has
+    # no Content-Type at all; an invalid one makes it text/plain (Dovecot),
+    # so its body is not parsed as an embedded message.
+    msg = ("From: a@b.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: multipart/digest; boundary=BB\r\n\r\n"
+           "--BB\r\nContent-Type: ;;bad\r\n\r\nSubject: inner\r\n\r\nhello\r\n"
+           "--BB\r\n\r\nSubject: inner2\r\n\r\nhello2\r\n--BB--\r\n")
+    check_folders(run_tamis, tmp_workdir,
+                  'require ["mime", "fileinto", "foreverypart", "variables"];\n'
+                  'foreverypart { if header :mime :matches "subject" "*" { fileinto "s-${1}"; } }\n',
+                  ["s-x", "s-inner2"], msg=msg)

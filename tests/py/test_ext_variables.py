@@ -245,3 +245,14 @@ def test_unknown_namespaces(run_tamis, tmp_workdir):
 def test_references_without_require_stay_literal(run_tamis, tmp_workdir):
     script = 'require "fileinto";\nfileinto "${x}";\n'
     assert folders(run_tamis, tmp_workdir, script) == ["${x}"]
+
+
+def test_set_name_is_not_a_variable_string(run_tamis, tmp_workdir):
+    # set's first argument is a name: Pigeonhole reports one error for it,
+    # not a substitution error as well.
+    errs = compile_errors(run_tamis, tmp_workdir, REQ + 'set "${33}" "x";\n')
+    assert errs == ["e:2:5: error: invalid variable name '${33}'.",
+                    "e: error: validation failed."], errs
+    errs = compile_errors(run_tamis, tmp_workdir, REQ + 'set "a" "1";\nset "b${a}" "x";\n')
+    assert errs == ["e:3:5: error: invalid variable name 'b${a}'.",
+                    "e: error: validation failed."], errs
