@@ -94,6 +94,15 @@ static bool eh_setting_lists(const struct sieve_config *cfg, const char *setting
 	return false;
 }
 
+/* RFC 5703 section 5: implementations with editheader MUST ensure that
+   the Original-Subject and Original-From fields that replace added cannot
+   be modified or removed.  replace.c marks the run when it added one. */
+static bool eh_replace_protected(struct sieve_runtime *rt, const char *name)
+{
+	return sieve_runtime_ext_ctx(rt, "replace") != NULL &&
+	       (strcasecmp(name, "original-subject") == 0 || strcasecmp(name, "original-from") == 0);
+}
+
 static bool eh_allow_add(const struct sieve_config *cfg, const char *name)
 {
 	if (strcasecmp(name, "subject") == 0)
@@ -651,7 +660,7 @@ static int addheader_execute(struct sieve_runtime *rt, const struct sieve_exec_a
 		return SIEVE_FAILURE;
 	}
 	const char *cname = sieve_rt_strdup(rt, name);
-	if (!eh_allow_add(rt->cfg, cname)) {
+	if (!eh_allow_add(rt->cfg, cname) || eh_replace_protected(rt, cname)) {
 		sieve_runtime_warning(rt, a, "addheader action: adding specified header field `%s' is forbidden; "
 				      "modification denied", sieve_str_sanitize(rt->arena, name.p, name.len, 80));
 		return SIEVE_OK;
@@ -736,7 +745,7 @@ static int deleteheader_execute(struct sieve_runtime *rt, const struct sieve_exe
 		return SIEVE_FAILURE;
 	}
 	const char *cname = sieve_rt_strdup(rt, name);
-	if (!eh_allow_delete(rt->cfg, cname)) {
+	if (!eh_allow_delete(rt->cfg, cname) || eh_replace_protected(rt, cname)) {
 		sieve_runtime_warning(rt, a, "deleteheader action: deleting specified header field `%s' is "
 				      "forbidden; modification denied", sieve_str_sanitize(rt->arena, name.p, name.len, 80));
 		return SIEVE_OK;

@@ -6,7 +6,9 @@
  * :headers are copied from the enclosed message (an entry "Name: value"
  * adds that field instead); Date, From (the user) and Message-ID are made
  * up unless :headers provided them.  Later tests see the new message and
- * later actions deliver it; enclosing twice encloses twice.  Pigeonhole
+ * later actions deliver it, except redirect, which RFC 5703 exempts (it
+ * sends the message as it was before the first enclose); enclosing twice
+ * encloses twice.  Pigeonhole
  * has no enclose; this follows the RFC's text. */
 #include "sieve/ext/mime-common.h"
 #include "sieve/ext/outgoing.h"
@@ -129,6 +131,12 @@ static int enclose_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 		if (!line_starts(m->data, m->size, delim) && !line_starts(text.p, text.len, delim))
 			break;
 	}
+
+	/* RFC 5703 section 6: "This action does not affect messages that are
+	   forwarded via a 'redirect' action."  The message as it was before
+	   the first enclose is kept here for redirect (sieve/ext/core.c). */
+	if (sieve_runtime_ext_ctx(rt, "enclose") == NULL)
+		sieve_runtime_set_ext_ctx(rt, "enclose", m);
 
 	struct strbuf b = STRBUF_INIT, f = STRBUF_INIT;
 	struct given *given = arena_alloc(rt->arena, (nh + 1) * sizeof(*given));

@@ -891,14 +891,21 @@ static int notify_method_capability_execute(struct sieve_runtime *rt, const stru
 		sieve_runtime_error(rt, a, "invalid notify method '%s'", scheme);
 		return SIEVE_OK;
 	}
-	/* mailto knows one capability: whether the recipient is "online",
-	   which mail can never tell (RFC 5436 section 2.6). */
-	if (mailto_parse_uri(rt->arena, rt->cfg, body, uri.p + uri.len, NULL) == NULL ||
-	    cap.len != 6 || strncasecmp(cap.p, "online", 6) != 0)
+	/* mailto knows two capabilities: whether the recipient is "online",
+	   which mail can never tell (RFC 5436 section 2.6), and "fcc"
+	   (RFC 8580 section 3.3.1): "yes", a copy of a mailto notification
+	   can be filed with :fcc.  That test needs only the scheme. */
+	const char *value = NULL;
+	if (cap.len == 3 && strncasecmp(cap.p, "fcc", 3) == 0)
+		value = "yes";
+	else if (cap.len == 6 && strncasecmp(cap.p, "online", 6) == 0 &&
+		 mailto_parse_uri(rt->arena, rt->cfg, body, uri.p + uri.len, NULL) != NULL)
+		value = "maybe";
+	if (value == NULL)
 		return SIEVE_OK;
 	struct sieve_match_ctx m;
 	sieve_match_begin(&m, rt, a, &a->pos[2]);
-	sieve_match_value(&m, "maybe", 5);
+	sieve_match_value(&m, value, strlen(value));
 	rt->test_result = sieve_match_end(&m) > 0;
 	return SIEVE_OK;
 }

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 bool sieve_mailbox_name_valid(const char *name, size_t len, const char **why_r);
+const char *sieve_mailboxid_fcc_target(struct sieve_runtime *rt, const struct sieve_exec_args *a);
 
 static const struct sieve_tag_def tag_fcc = { "fcc", SV_TC_NONE, 0, SV_AT_STRING, "mailbox" };
 /* The fcc copy's :create and :flags (RFC 8580 section 3); other
@@ -74,6 +75,14 @@ struct sieve_fcc *sieve_fcc_from_args(struct sieve_runtime *rt, const struct sie
 	f->mailbox = arena_memdup(ar, box.p, box.len);
 	const struct sieve_exec_tag *c = sieve_args_tag(a, "create");
 	f->create = c != NULL && c->def == &tag_create;
+	/* RFC 9042 (its fcc section): ":fcc ... :mailboxid <id>" files the copy
+	   into the mailbox with that id when one exists (then :create has
+	   nothing to do), else into the :fcc mailbox. */
+	const char *by_id = sieve_mailboxid_fcc_target(rt, a);
+	if (by_id != NULL) {
+		f->mailbox = arena_strdup(ar, by_id);
+		f->create = false;
+	}
 	const struct sieve_exec_tag *fl = sieve_args_tag(a, "flags");
 	if (fl != NULL && fl->def == &tag_flags) {
 		/* Each string may hold several space-separated flags (RFC 5232). */

@@ -37,20 +37,53 @@ static const char *mailbox_of(struct sieve_runtime *rt, struct sieve_string id)
 /* ---- fileinto :mailboxid ---- */
 
 static const struct sieve_tag_def tag_mailboxid = { "mailboxid", SV_TC_NONE, 0, SV_AT_STRING, "mailbox-id" };
-static const struct sieve_tag_link mailboxid_links[] = { { "fileinto", &tag_mailboxid }, { NULL, NULL } };
+/* RFC 9042 (its fcc section): :mailboxid also goes with :fcc (RFC 8580) on the
+   commands that take it: the copy is filed into the mailbox with that id
+   when there is one, else into the :fcc mailbox. */
+static const struct sieve_tag_link mailboxid_links[] = {
+	{ "fileinto", &tag_mailboxid }, { "vacation", &tag_mailboxid }, { "notify", &tag_mailboxid },
+	{ NULL, NULL } };
 
 static int mailboxid_tag_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
 	const struct sieve_ctag *t = sieve_cmd_tag(c, "mailboxid");
-	if (t == NULL || !sieve_cstring_is_const(&t->val.strs[0]))
+	if (t == NULL)
+		return 0;
+	bool is_fileinto = strcmp(c->def->name, "fileinto") == 0;
+	if (!is_fileinto && sieve_cmd_tag(c, "fcc") == NULL) {
+		sieve_validator_error(v, t->loc, "the :mailboxid tag of the %s command requires the :fcc tag",
+				      c->def->name);
+		return -1;
+	}
+	/* RFC 9042 (its special-use section): :mailboxid and :specialuse both name a
+	   mailbox by something other than its name; using both on one
+	   command (fileinto, or :fcc) is an error. */
+	const struct sieve_ctag *su = sieve_cmd_tag(c, "specialuse");
+	if (su != NULL) {
+		sieve_validator_error(v, su->loc, "%s: the :mailboxid and :specialuse tags cannot be used together",
+				      c->def->name);
+		return -1;
+	}
+	if (!sieve_cstring_is_const(&t->val.strs[0]))
 		return 0;
 	const struct sieve_cstring *s = &t->val.strs[0];
 	if (!objectid_valid(s->data, s->len)) {
-		sieve_validator_error(v, s->loc, "fileinto :mailboxid: invalid mailbox id '%s'",
+		sieve_validator_error(v, s->loc, "%s :mailboxid: invalid mailbox id '%s'", c->def->name,
 				      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 80));
 		return -1;
 	}
 	return 0;
+}
+
+/* The mailbox an :fcc copy goes to for the command's :mailboxid: the one
+   with that id, or NULL (no :mailboxid, or no such mailbox: the :fcc
+   mailbox name applies).  Used by fcc.c. */
+const char *sieve_mailboxid_fcc_target(struct sieve_runtime *rt, const struct sieve_exec_args *a)
+{
+	const struct sieve_exec_tag *t = sieve_args_tag(a, "mailboxid");
+	if (t == NULL || t->def != &tag_mailboxid)
+		return NULL;
+	return mailbox_of(rt, sieve_opd_string(rt, &t->val));
 }
 
 static int mailboxid_store_hook(struct sieve_runtime *rt, const struct sieve_exec_args *a, struct sieve_action *act)

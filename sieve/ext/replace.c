@@ -161,6 +161,13 @@ static int replace_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 			sieve_mime_append_eol(&b, h->raw, h->raw_len, eol);
 			strbuf_puts(&b, eol);
 		}
+		/* RFC 5703 section 5: with editheader, the Original-Subject and
+		   Original-From fields added here cannot be modified or removed
+		   (sieve/ext/editheader.c checks this mark, the
+		   replace extension's context). */
+		if ((st != NULL && msg_header_exists(m, "subject")) ||
+		    (from != NULL && msg_header_exists(m, "from")))
+			sieve_runtime_set_ext_ctx(rt, "replace", rt);
 		struct strbuf f = STRBUF_INIT;
 		if (from != NULL)
 			sieve_mail_header(&f, "From", from);

@@ -101,3 +101,56 @@ def test_lookup_size_limit(run_tamis, tmp_workdir):
             'if address :list "from" ":addrbook:default" { fileinto "known"; }\n',
             "-o", "sieve_extlists_max_lookup_size=5")
     assert "known" not in performed(r.stdout), r
+
+
+# ---- RFC 6134 (https://www.rfc-editor.org/rfc/rfc6134) examples ----
+
+def test_rfc6134_example_mylist_redirect(run_tamis, tmp_workdir):
+    # RFC 6134 section 2.4 example: a list that redirects to its members
+    # (the sender, alice, is a member too: header :list "from" holds)
+    d = pathlib.Path(tmp_workdir)
+    opts = make_lists(d)
+    (d / "fwd").write_text("x@example.com\ny@example.com\nalice@example.org\n")
+    (d / "s.sieve").write_text(
+        'require ["envelope", "subaddress", "extlists"];\n'
+        'if allof (envelope :detail "to" "mylist",\n'
+        '          header :list "from"\n'
+        '                 "tag:example.com,2010-05-28:mylist") {\n'
+        '    redirect :list "tag:example.com,2010-05-28:mylist";\n}\n')
+    # header (not address) :list compares the whole From value
+    (d / "m.eml").write_text(MSG.replace("From: Alice <ALICE@example.org>", "From: alice@example.org"))
+    r = run_tamis("test", *opts, "-r", "bob+mylist@example.net", d / "s.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    out = performed(r.stdout)
+    assert " * redirect message to: <x@example.com>\n" in out, r
+    assert " * redirect message to: <y@example.com>\n" in out, r
+
+
+def test_rfc6134_example_disallowed_ips(run_tamis, tmp_workdir):
+    # RFC 6134 section 2.3 example: a Received IP in a list rejects
+    d = pathlib.Path(tmp_workdir)
+    opts = make_lists(d)
+    (d / "s.sieve").write_text(
+        'require ["variables", "extlists", "index", "reject"];\n'
+        'if header :index 1 :matches "received" "*(* [*.*.*.*])*" {\n'
+        '    set "ip" "${3}.${4}.${5}.${6}";\n'
+        '    if string :list "${ip}"\n'
+        '       "tag:example.com,2011-04-10:DisallowedIPs" {\n'
+        '        reject "Message not allowed from this IP address";\n    }\n}\n')
+    (d / "m.eml").write_text("Received: from mx (mx.example.org [192.0.2.7]) by x\r\n" + MSG)
+    r = run_tamis("test", *opts, d / "s.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    assert "reject message with reason: Message not allowed from this IP address" in r.stdout, r
+
+
+def test_rfc6134_example_addrbook_envelope(run_tamis, tmp_workdir):
+    # RFC 6134 section 2.3 example ("envelope :list ... :addrbook:default"),
+    # with spamtest left out: known senders get one treatment, others another
+    body = ('require ["envelope", "extlists", "fileinto"];\n'
+            'if envelope :list "from" ":addrbook:default" { fileinto "known"; }\n'
+            'else { fileinto "unknown"; }\n')
+    r = run(run_tamis, tmp_workdir, body, "-f", "carol@example.com")
+    assert r.returncode == 0, r
+    assert "folder: known" in performed(r.stdout), r
+    r = run(run_tamis, tmp_workdir, body, "-f", "mallory@example.com")
+    assert "folder: unknown" in performed(r.stdout), r

@@ -81,3 +81,58 @@ def test_fcc_tag_errors(run_tamis, tmp_workdir):
         "s:4:17: error: the :create tag for :fcc requires the mailbox extension to be active.",
         "s: error: validation failed.",
     ], r
+
+
+# ---- RFC 8580 (https://www.rfc-editor.org/rfc/rfc8580) examples ----
+
+def test_rfc8580_notify_example(run_tamis, tmp_workdir):
+    # RFC 8580 section 3.3 example, as written there
+    r, md = run_e(run_tamis, tmp_workdir,
+                  'require ["enotify", "fcc", "mailbox"];\n'
+                  'notify :fcc "INBOX.Sent"\n'
+                  '       :message "You got mail!"\n'
+                  '       "mailto:ken@example.com";\n')
+    assert r.returncode == 0, r
+    # no :create: a missing INBOX.Sent only warns, the notification goes out
+    assert "failed to store a copy into :fcc mailbox 'INBOX.Sent'" in r.stderr, r
+
+
+def test_rfc8580_vacation_example_with_tags_first(run_tamis, tmp_workdir):
+    # RFC 8580 section 3.2 / 3.5 examples; the RFC prints the tags after
+    # the reason, which RFC 5228's grammar does not allow, so the tags
+    # come first here.  :specialuse is left out (see test below).
+    r, md = run_e(run_tamis, tmp_workdir,
+                  'require ["vacation", "fcc", "mailbox", "imap4flags"];\n'
+                  'vacation :days 7\n'
+                  '         :from "hemingway@example.com"\n'
+                  '         :fcc "Sent" :create :flags ["\\\\Seen"]\n'
+                  '         :addresses "bob@example.net" "Gone Fishin\'";\n')
+    assert r.returncode == 0, r
+    sent = files(md, "Sent")
+    assert len(sent) == 1 and sent[0].name.endswith(":2,S"), r
+    assert "Gone Fishin'" in sent[0].read_text()
+
+
+def test_rfc8580_fcc_notify_method_capability(run_tamis, tmp_workdir):
+    # RFC 8580 section 3.3.1: notification-capability "fcc" is "yes" for
+    # methods whose messages can be filed (mailto here); the URI needs
+    # only a scheme.
+    d = pathlib.Path(tmp_workdir)
+    (d / "s.sieve").write_text(
+        'require ["enotify", "fcc", "fileinto"];\n'
+        'if notify_method_capability "mailto:" "Fcc" "yes" { fileinto "yes"; }\n'
+        'if notify_method_capability "mailto:ken@example.com" "fcc" "no" { fileinto "no"; }\n')
+    (d / "m.eml").write_text(MSG)
+    r = run_tamis("test", "s.sieve", "m.eml")
+    assert r.returncode == 0, r
+    out = r.stdout.split("Implicit keep:")[0]
+    assert "folder: yes" in out and "folder: no" not in out, r
+
+
+def test_fcc_on_other_actions_is_an_error(run_tamis, tmp_workdir):
+    # RFC 8580 section 3.4: :fcc with an action that generates no message
+    d = pathlib.Path(tmp_workdir)
+    (d / "s.sieve").write_text('require ["fileinto", "fcc"];\nfileinto :fcc "Sent" "x";\n')
+    (d / "m.eml").write_text(MSG)
+    r = run_tamis("test", "s.sieve", "m.eml")
+    assert r.returncode == 1, r

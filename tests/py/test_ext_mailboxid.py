@@ -83,3 +83,84 @@ def test_execute_stores_into_id_mailbox(run_tamis, tmp_workdir):
     # Archive does not exist in the fresh Maildir and :create was dropped
     # with the id: the store fails and the message is kept in INBOX.
     assert len(list((md / "new").glob("*"))) == 1, r
+
+
+# ---- RFC 9042 (https://www.rfc-editor.org/rfc/rfc9042) examples ----
+
+RFC_IDS = "sieve_mailboxids=F6352ae03-b7f5-463c-896f-d8b48ee3=Coyote"
+COYOTE = "From: coyote@example.org\r\nTo: b@example.net\r\nSubject: x\r\n\r\nbody\r\n"
+
+
+def run_rfc(run_tamis, d, body, exts="+mailboxid"):
+    s = pathlib.Path(d) / "s.sieve"
+    s.write_text(body)
+    m = pathlib.Path(d) / "m.eml"
+    m.write_text(COYOTE)
+    return run_tamis("test", "-x", exts, "-o", RFC_IDS, s, m)
+
+
+def test_rfc9042_example_1(run_tamis, tmp_workdir):
+    r = run_rfc(run_tamis, tmp_workdir,
+                'require "fileinto";\nrequire "mailboxid";\n'
+                'if header :contains ["from"] "coyote" {\n'
+                '    fileinto :mailboxid "F6352ae03-b7f5-463c-896f-d8b48ee3"\n'
+                '             "INBOX.harassment";\n}\n')
+    assert r.returncode == 0, r
+    assert " * store message in folder: Coyote\n" in performed(r.stdout), r
+
+
+def test_rfc9042_example_2_create_without_id(run_tamis, tmp_workdir):
+    # creates INBOX.no-such-folder, which does not get the id
+    r = run_rfc(run_tamis, tmp_workdir,
+                'require "fileinto";\nrequire "mailboxid";\nrequire "mailbox";\n'
+                'fileinto :mailboxid "Fnosuch"\n         :create\n         "INBOX.no-such-folder";\n')
+    assert r.returncode == 0, r
+    assert (" * store message in folder: INBOX.no-such-folder\n"
+            "        + create mailbox if it does not exist\n") in r.stdout, r
+
+
+def test_rfc9042_example_3_mailboxidexists(run_tamis, tmp_workdir):
+    body = ('require "fileinto";\nrequire "mailboxid";\n'
+            'if header :contains ["from"] "coyote" {\n'
+            '    if mailboxidexists "F6352ae03-b7f5-463c-896f-d8b48ee3" {\n'
+            '        fileinto :mailboxid "F6352ae03-b7f5-463c-896f-d8b48ee3"\n'
+            '                            "INBOX.name.will.not.be.used";\n'
+            '    } else {\n        fileinto "INBOX.harassment";\n    }\n}\n')
+    r = run_rfc(run_tamis, tmp_workdir, body)
+    assert " * store message in folder: Coyote\n" in performed(r.stdout), r
+    assert "will.not.be.used" not in r.stdout
+
+
+def test_rfc9042_mailboxid_with_specialuse_is_an_error(run_tamis, tmp_workdir):
+    # RFC 9042: :mailboxid and :specialuse cannot be used together
+    r = run_rfc(run_tamis, tmp_workdir,
+                'require ["fileinto", "special-use", "mailboxid"];\n'
+                'fileinto :mailboxid "blah" :specialuse "\\\\Junk" "Spam";\n',
+                "+mailboxid +special-use")
+    assert r.returncode == 1, r
+    assert "the :mailboxid and :specialuse tags cannot be used together" in r.stderr, r
+
+
+def test_rfc9042_fcc_mailboxid(run_tamis, tmp_workdir):
+    # RFC 9042: :mailboxid also goes with :fcc; the copy goes to the
+    # mailbox with the id when it exists, else to the :fcc mailbox.
+    md = tmp_workdir / "Maildir"
+    (md / ".Coyote" / "new").mkdir(parents=True)
+    (md / ".Coyote" / "cur").mkdir()
+    (md / ".Coyote" / "tmp").mkdir()
+    s = pathlib.Path(tmp_workdir) / "s.sieve"
+    s.write_text('require ["vacation", "fcc", "mailboxid"];\n'
+                 'vacation :fcc "INBOX.Sent" :mailboxid "F6352ae03-b7f5-463c-896f-d8b48ee3"\n'
+                 '         :addresses "b@example.net" "away";\n')
+    m = pathlib.Path(tmp_workdir) / "m.eml"
+    m.write_text(COYOTE)
+    r = run_tamis("test", "-x", "+mailboxid", "-o", RFC_IDS, "-e", "-l", md, s, m)
+    assert r.returncode == 0, r
+    assert len(list((md / ".Coyote" / "new").glob("*"))) == 1, r
+
+
+def test_fcc_mailboxid_needs_fcc(run_tamis, tmp_workdir):
+    r = run_rfc(run_tamis, tmp_workdir,
+                'require ["vacation", "fcc", "mailboxid"];\nvacation :mailboxid "Fq" "away";\n')
+    assert r.returncode == 1, r
+    assert "the :mailboxid tag of the vacation command requires the :fcc tag" in r.stderr, r

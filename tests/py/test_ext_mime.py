@@ -660,6 +660,120 @@ def test_enclose_header_check(run_tamis, tmp_workdir):
     assert any("invalid header field" in e for e in errs), errs
 
 
+# ---- RFC 5703's own examples and requirements (sections 5, 6 and 9) ----
+
+EXE_MSG = ("From: Alice <alice@example.org>\r\nTo: bob@example.net\r\nSubject: tools\r\n"
+           "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+           "--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+           "--XX\r\nContent-Type: application/octet-stream\r\n"
+           "Content-Disposition: attachment; filename=\"setup.com\"\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA\r\n--XX--\r\n")
+
+
+def test_rfc5703_example_replace_executable(run_tamis, tmp_workdir):
+    # RFC 5703 section 9 (the replace example), quoted.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require [ "foreverypart", "mime", "replace" ];\n'
+                   'foreverypart\n'
+                   '{\n'
+                   '  if anyof (\n'
+                   '         header :mime :contenttype :is\n'
+                   '           "Content-Type" "application/exe",\n'
+                   '         header :mime :param "filename"\n'
+                   '           :matches ["Content-Type", "Content-Disposition"] "*.com" )\n'
+                   '  {\n'
+                   '    replace "Executable attachment removed by user filter";\n'
+                   '  }\n'
+                   '}\n',
+                   msg=EXE_MSG, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    text, repl = list(m.iter_parts())
+    assert text.get_content().strip() == "see attached"
+    # without :mime the replacement is a text/plain part in UTF-8
+    assert repl.get_content_type() == "text/plain"
+    assert repl.get_content_charset() == "utf-8"
+    assert repl.get_content() == "Executable attachment removed by user filter"
+    assert b"TVqQ" not in data and m["Subject"] == "tools"
+
+
+def test_rfc5703_example_enclose_warning(run_tamis, tmp_workdir):
+    # RFC 5703 section 9 (the enclose example), quoted (text shortened).
+    r = run_script(run_tamis, tmp_workdir,
+                   'require [ "foreverypart", "mime", "enclose" ];\n'
+                   'foreverypart\n'
+                   '{\n'
+                   '  if header :mime :param "filename"\n'
+                   '     :matches ["Content-Type", "Content-Disposition"]\n'
+                   '       ["*.com", "*.exe", "*.vbs", "*.scr",\n'
+                   '        "*.pif", "*.hta", "*.bat", "*.zip" ]\n'
+                   '  {\n'
+                   '    # these attachment types are executable\n'
+                   '    enclose :subject "Warning" text:\n'
+                   'WARNING! The enclosed message contains executable attachments.\n'
+                   '.\n'
+                   ';\n'
+                   '    break;\n'
+                   '  }\n'
+                   '}\n',
+                   msg=EXE_MSG, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    # a multipart/mixed message: text/plain with the string, then the
+    # original message as message/rfc822; Subject from :subject; Date and
+    # From synthesized
+    assert m.get_content_type() == "multipart/mixed"
+    assert m["Subject"] == "Warning"
+    assert m["Date"] is not None and m["From"] is not None
+    text, inner = list(m.iter_parts())
+    assert text.get_content_type() == "text/plain"
+    assert text.get_content().startswith("WARNING! The enclosed message")
+    assert inner.get_content_type() == "message/rfc822"
+    assert EXE_MSG.encode() in data
+
+
+def test_replace_original_fields_cannot_be_edited(run_tamis, tmp_workdir):
+    # RFC 5703 section 5: with editheader, the Original-Subject and
+    # Original-From fields added by replace cannot be modified or removed.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "editheader"];\n'
+                   'replace :subject "new" :from "filter@example.net" "gone";\n'
+                   'deleteheader "Original-Subject";\n'
+                   'deleteheader "original-from";\n'
+                   'addheader "Original-Subject" "forged";\n'
+                   'deleteheader "To";\n',
+                   msg=PLAIN, extra=["-x", "+replace +enclose +editheader"], execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m.get_all("Original-Subject") == ["plain"]
+    assert m["Original-From"] is not None
+    assert m["To"] is None          # other fields stay editable
+    # without a replace that added them they are ordinary fields
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "editheader", "fileinto"];\n'
+                   'addheader "Original-Subject" "x";\ndeleteheader "Original-Subject";\n'
+                   'if not exists "Original-Subject" { fileinto "INBOX"; }\n',
+                   msg=PLAIN, extra=["-x", "+replace +enclose +editheader"])
+    assert r.returncode == 0 and folders(r.stdout) == ["INBOX"], r
+
+
+def test_enclose_does_not_affect_redirect(run_tamis, tmp_workdir):
+    # RFC 5703 section 6: "This action does not affect messages that are
+    # forwarded via a 'redirect' action."
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["enclose"];\n'
+                   'enclose :subject "Warning" "wrapped";\n'
+                   'redirect "carol@example.com";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert "START MESSAGE" in r.stdout, r
+    sent = r.stdout.split("START MESSAGE", 1)[1]
+    assert "multipart/mixed" not in sent and "Subject: plain" in sent, r
+
+
 def test_extracttext_encodeurl_with_enotify(run_tamis, tmp_workdir):
     # enotify's :encodeurl modifier applies to extracttext too (as in
     # Pigeonhole), with its precedence among the others.
