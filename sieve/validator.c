@@ -714,6 +714,13 @@ static int validate_match(struct sieve_validator *v, struct sieve_cmd *c)
 	const struct sieve_ctag *ct = sieve_cmd_tag_class(c, SV_TC_COMPARATOR);
 	const struct sieve_ctag *mt = sieve_cmd_tag_class(c, SV_TC_MATCH);
 	enum match_comparator cmp = MATCH_CMP_ASCII_CASEMAP;
+	/* RFC 6134: membership in an external list is decided by the list, so
+	   a comparator has no meaning there (Pigeonhole's wording). */
+	if (mt != NULL && ct != NULL && mt->def->id == SV_MATCH_LIST) {
+		sieve_validator_error(v, mt->loc, "the :%s match type does not allow a comparator",
+				      mt->def->name);
+		return -1;
+	}
 	if (ct != NULL) {
 		if (ct->val.type != SV_AT_STRING) {
 			sieve_validator_error(v, ct->loc, "the :comparator tag requires one string argument");

@@ -154,3 +154,13 @@ def test_rfc6134_example_addrbook_envelope(run_tamis, tmp_workdir):
     assert "folder: known" in performed(r.stdout), r
     r = run(run_tamis, tmp_workdir, body, "-f", "mallory@example.com")
     assert "folder: unknown" in performed(r.stdout), r
+
+
+def test_comparator_with_list_is_an_error(run_tamis, tmp_workdir):
+    # RFC 6134: :list decides membership itself; a comparator is refused
+    # (same wording as Pigeonhole 2.4's extlists).
+    r = run(run_tamis, tmp_workdir,
+            'require ["extlists"];\n'
+            'if header :list :comparator "i;octet" "from" ":addrbook:default" { keep; }\n')
+    assert r.returncode == 1, r
+    assert "the :list match type does not allow a comparator" in r.stderr, r
