@@ -17,6 +17,7 @@
 #include "sieve/engine.h"
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -124,12 +125,17 @@ static long long parse_rfc3339(const char *s, size_t len)
 	long off = 0;
 	if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
 		i++;
-	} else if (i + 6 == len && (s[i] == '+' || s[i] == '-') && s[i + 3] == ':') {
+	} else if ((i + 6 == len && s[i + 3] == ':') || i + 5 == len) {
+		/* "+hh:mm" (RFC 3339), and also "+hhmm": RFC 6009's own example
+		   builds the time from currentdate's "zone" date-part, which has
+		   that form (RFC 5260 section 4.2). */
 		int oh, om;
-		if (digits(s + i + 1, 2, &oh) < 0 || digits(s + i + 4, 2, &om) < 0 || oh > 23 || om > 59)
+		bool colon = i + 6 == len;
+		if ((s[i] != '+' && s[i] != '-') || digits(s + i + 1, 2, &oh) < 0 ||
+		    digits(s + i + (colon ? 4 : 3), 2, &om) < 0 || oh > 23 || om > 59)
 			return -1;
 		off = (s[i] == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
-		i += 6;
+		i = len;
 	} else {
 		return -1;
 	}

@@ -87,3 +87,49 @@ def test_compile_errors(run_tamis, tmp_workdir):
 def test_plain_redirect_has_no_options(run_tamis, tmp_workdir):
     r = run(run_tamis, tmp_workdir, 'require "redirect-dsn";\nredirect "a@example.com";\n')
     assert options(r.stderr) == [], r
+
+
+# RFC 6009's example script as a whole (section 8), with "# do whatever"
+# bodies replaced by keep.  Its last redirect builds :bytimeabsolute from
+# currentdate's "zone" date-part, which is "+hhmm", not RFC 3339's "+hh:mm";
+# the RFC's own example has to work, so both forms are accepted.
+RFC6009_EXAMPLE = r'''require ["copy", "redirect-deliverby", "date", "variables",
+        "relational", "comparator-i;ascii-numeric", "envelope", "envelope-dsn",
+        "envelope-deliverby", "redirect-dsn", "fileinto"];
+if envelope "notify" "SUCCESS" { keep; }
+if allof ( envelope "notify" "FAILURE",
+           envelope :comparator "i;ascii-numeric" :count "eq" "notify" "1") { keep; }
+if envelope :matches "orcpt" "rfc822;*@example.com" { keep; }
+if anyof (envelope :contains "bytimerelative" "-",
+          envelope :value "eq" :comparator "i;ascii-numeric" "bytimerelative" "0") { keep; }
+if currentdate :matches "iso8601" "*" {
+    set "cdate" "${0}";
+    if envelope :value "ge" "bytimeabsolute" "${cdate}" { keep; }
+}
+if envelope :matches :zone "+0000" "bytimeabsolute" "*T*:*:*" {
+    set "bdate" "${0}";
+    set "bhour" "${2}";
+    if currentdate :zone "+0000" :value "lt" "iso8601" "${bdate}" { fileinto "missed-${bhour}"; }
+}
+if address "from" "user@example.com" { redirect :copy :notify "NEVER" "elsewhere@example.com"; }
+if address "from" "user@example.com" { redirect :copy :bytimerelative 600 "cellphone@example.com"; }
+if currentdate :value "lt" :comparator "i;ascii-numeric" "hour" "22" {
+    if currentdate :matches "date" "*" {set "date" "${0}";}
+    if currentdate :matches "zone" "*" {set "zone" "${0}";}
+    redirect :copy :bytimeabsolute "${date}T20:00:00${zone}" :bymode "return" "cellphone@example.com";
+}
+'''
+
+
+def test_rfc6009_complete_example_script(run_tamis, tmp_workdir):
+    d = pathlib.Path(tmp_workdir)
+    (d / "s.sieve").write_text(RFC6009_EXAMPLE)
+    (d / "m.eml").write_text("From: user@example.com\r\nTo: me@example.org\r\nSubject: x\r\n\r\nhi\r\n")
+    exts = ["-x", "+envelope-dsn +envelope-deliverby +redirect-dsn +redirect-deliverby"]
+    r = run_tamis("compile", *exts, d / "s.sieve")
+    assert r.returncode == 0, r
+    r = run_tamis("test", *exts, d / "s.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    assert "redirect message to: <elsewhere@example.com>" in r.stdout
+    assert "redirect message to: <cellphone@example.com>" in r.stdout
+    assert "Implicit keep:\n\n * store message in folder: INBOX" in r.stdout
