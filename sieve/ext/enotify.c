@@ -174,28 +174,30 @@ struct mailto_ps {
 	size_t max_rcpts, max_hdrs;
 };
 
-static void mailto_error(struct mailto_ps *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void mailto_error(struct mailto_ps *ps, const char *fmt, ...)
+static void mailto_vreport(struct mailto_ps *ps, enum diag_level lvl, const char *fmt, va_list ap)
 {
 	if (ps->log == NULL)
 		return;
+	char *m = arena_vprintf(ps->a, fmt, ap);
+	ntfy_report(ps->log, lvl, "mailto URI: %s", m);
+}
+
+static void mailto_error(struct mailto_ps *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mailto_error(struct mailto_ps *ps, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = arena_vprintf(ps->a, fmt, ap);
+	mailto_vreport(ps, DIAG_ERROR, fmt, ap);
 	va_end(ap);
-	ntfy_report(ps->log, DIAG_ERROR, "mailto URI: %s", m);
 }
 
 static void mailto_warning(struct mailto_ps *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void mailto_warning(struct mailto_ps *ps, const char *fmt, ...)
 {
-	if (ps->log == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *m = arena_vprintf(ps->a, fmt, ap);
+	mailto_vreport(ps, DIAG_WARNING, fmt, ap);
 	va_end(ap);
-	ntfy_report(ps->log, DIAG_WARNING, "mailto URI: %s", m);
 }
 
 /* Same recipient: the local part compared exactly, the domain without
