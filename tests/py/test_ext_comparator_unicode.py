@@ -1,9 +1,12 @@
 """comparator-i;unicode-casemap (RFC 5051): the comparator folds case by
 Unicode titlecase mapping after NFKD decomposition, for equality,
 substrings, wildcards and ordering; RFC 5228 section 2.7.3 wants it
-required by name.
+required by name.  The tables behind it are generated from Unicode data
+(scripts/gen-unicode-casemap.py) and cover every script.
 """
 import pathlib
+
+import pytest
 
 MSG = ("From: a@example.org\r\n"
        "X-A: This is a header with T\u00c8ST\r\n"
@@ -82,3 +85,58 @@ def test_must_be_required(run_tamis, tmp_workdir):
     r = run_tamis("test", s, m)
     assert r.returncode == 1
     assert "unknown comparator 'i;unicode-casemap'" in r.stderr
+
+
+def run_string(run_tamis, d, value, mt, key):
+    """`string` test of one value against one key (no message header
+    involved, so any code point can be tried)."""
+    s = pathlib.Path(d) / "s.sieve"
+    s.write_text('require ["comparator-i;unicode-casemap", "fileinto", "variables"];\n'
+                 f'if string {mt} :comparator "i;unicode-casemap" "{value}" "{key}" '
+                 '{ fileinto "yes"; }\n', encoding="utf-8")
+    m = pathlib.Path(d) / "m.eml"
+    m.write_bytes(MSG.encode("utf-8"))
+    return run_tamis("test", s, m)
+
+
+# The tables cover every script of Unicode, not a chosen few (they are
+# generated from Unicode data by scripts/gen-unicode-casemap.py).
+@pytest.mark.parametrize("value,key", [
+    ("\U0001D400BC", "abc"),          # MATHEMATICAL BOLD CAPITAL A (NFKD -> A)
+    ("\u2460", "1"),                  # CIRCLED DIGIT ONE
+    ("\uf900", "\u8c48"),             # CJK compatibility ideograph (canonical)
+    ("\u0958", "\u0915\u093c"),       # DEVANAGARI QA = KA + NUKTA
+    ("\u1e9b\u0323", "\u1e60\u0323"),  # long s with dot: titlecase after NFKD
+    ("\u3250", "PTE"),                # PARTNERSHIP SIGN, three letters
+])
+def test_decompositions_beyond_latin(run_tamis, tmp_workdir, value, key):
+    r = run_string(run_tamis, tmp_workdir, value, ":is", key)
+    assert stores(r.stdout) == ["yes"], r
+
+
+def test_longest_decomposition(run_tamis, tmp_workdir):
+    # U+FDFA ARABIC LIGATURE SALLALLAHOU ALAYHE WASALLAM decomposes into
+    # 18 characters, the longest compatibility decomposition there is.
+    import unicodedata
+    long = unicodedata.normalize("NFKD", "\ufdfa")
+    assert len(long) == 18
+    r = run_string(run_tamis, tmp_workdir, "x\ufdfay", ":is", "X" + long + "Y")
+    assert stores(r.stdout) == ["yes"], r
+    r = run_string(run_tamis, tmp_workdir, "x\ufdfay", ":matches", "X*" + long[5:9] + "*")
+    assert stores(r.stdout) == ["yes"], r
+
+
+def test_tables_match_their_generator():
+    """sieve/match-unicode.inc is what scripts/gen-unicode-casemap.py writes
+    (checked where Python's Unicode data is the version the file was made
+    from)."""
+    import subprocess
+    import sys
+    import unicodedata
+    root = pathlib.Path(__file__).resolve().parents[2]
+    inc = (root / "sieve" / "match-unicode.inc").read_text()
+    if f"Unicode {unicodedata.unidata_version} data" not in inc:
+        pytest.skip("this Python has another Unicode version than the tables")
+    out = subprocess.run([sys.executable, str(root / "scripts" / "gen-unicode-casemap.py")],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == inc
