@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,118 @@ static int print_send(void *ctx, const struct sieve_outgoing *o, const char **er
 	for (size_t i = 0; i < o->nrcpts; i++)
 		printf("\nRECIPIENT: %s\n", o->rcpts[i]);
 	printf("START MESSAGE:\n%.*sEND MESSAGE\n", (int)o->len, o->data);
+	return 0;
+}
+
+/* xtext (RFC 3461 section 4): "+XX" is the byte with hex value XX; NULL
+ * when malformed. */
+static const char *xtext_decode(struct arena *a, const char *s, size_t len)
+{
+	char *out = arena_alloc(a, len + 1), *o = out;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 33 || c > 126 || c == '=')
+			return NULL;
+		if (c != '+') {
+			*o++ = (char)c;
+			continue;
+		}
+		unsigned v = 0;
+		for (size_t k = 1; k <= 2; k++) {
+			char h = i + k < len ? s[i + k] : '\0';
+			if (h >= '0' && h <= '9')
+				v = v * 16 + (unsigned)(h - '0');
+			else if (h >= 'A' && h <= 'F')
+				v = v * 16 + (unsigned)(h - 'A' + 10);
+			else
+				return NULL;
+		}
+		if (v == 0)
+			return NULL;
+		*o++ = (char)v;
+		i += 2;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* envelope-dsn / envelope-deliverby: the DSN (RFC 3461) and BY (RFC 2852)
+ * parameters the simulated delivery arrived with.  sieve-test has no way
+ * to give them; the setting sieve_test_smtp_params holds them as they
+ * were on MAIL FROM / RCPT TO, e.g. "NOTIFY=SUCCESS,DELAY
+ * ORCPT=rfc822;bob+2B1@example.com RET=HDRS ENVID=QQ314159 BY=600;NT"
+ * (BY's time counts from now).  As a real host must, ORCPT and ENVID are
+ * xtext-decoded before the engine sees them.  -1 with a message when a
+ * parameter is malformed. */
+static int test_smtp_params(struct arena *a, const char *spec, time_t now, struct sieve_envelope *env,
+			    const char **error_r)
+{
+	while (spec != NULL && *spec != '\0') {
+		while (*spec == ' ' || *spec == '\t')
+			spec++;
+		size_t n = strcspn(spec, " \t");
+		if (n == 0)
+			break;
+		const char *eq = memchr(spec, '=', n);
+		const char *item = arena_strndup(a, spec, n);
+		spec += n;
+		if (eq == NULL) {
+			*error_r = arena_printf(a, "'%s': expecting KEYWORD=value", item);
+			return -1;
+		}
+		size_t kl = (size_t)(eq - (spec - n)), vl = n - kl - 1;
+		const char *key = item, *val = item + kl + 1;
+		if (kl == 6 && strncasecmp(key, "NOTIFY", 6) == 0) {
+			env->dsn_notify = arena_strndup(a, val, vl);
+		} else if (kl == 3 && strncasecmp(key, "RET", 3) == 0) {
+			env->dsn_ret = arena_strndup(a, val, vl);
+		} else if (kl == 5 && strncasecmp(key, "ORCPT", 5) == 0) {
+			/* addr-type ";" xtext; the addr-type is kept as given. */
+			const char *semi = memchr(val, ';', vl);
+			const char *addr = semi != NULL ? xtext_decode(a, semi + 1, vl - (size_t)(semi + 1 - val)) : NULL;
+			if (addr == NULL) {
+				*error_r = arena_printf(a, "'%s': expecting ORCPT=addr-type;xtext", item);
+				return -1;
+			}
+			env->dsn_orcpt = arena_printf(a, "%.*s;%s", (int)(semi - val), val, addr);
+		} else if (kl == 5 && strncasecmp(key, "ENVID", 5) == 0) {
+			if ((env->dsn_envid = xtext_decode(a, val, vl)) == NULL) {
+				*error_r = arena_printf(a, "'%s': ENVID is not xtext", item);
+				return -1;
+			}
+		} else if (kl == 2 && strncasecmp(key, "BY", 2) == 0) {
+			/* by-value = ["-" / "+"] 1*9DIGIT ";" ("N" / "R") ["T"] */
+			const char *p = val;
+			bool neg = *p == '-';
+			if (*p == '-' || *p == '+')
+				p++;
+			long long t = 0;
+			size_t digits = 0;
+			while (*p >= '0' && *p <= '9' && digits < 10) {
+				t = t * 10 + (*p++ - '0');
+				digits++;
+			}
+			char mode = *p == ';' ? p[1] : '\0';
+			if (mode == 'n' || mode == 'r')
+				mode = (char)(mode - 32);
+			const char *rest = *p == ';' && p[1] != '\0' ? p + 2 : p;
+			bool trace = *rest == 'T' || *rest == 't';
+			if (digits == 0 || digits > 9 || (mode != 'N' && mode != 'R') || rest[trace ? 1 : 0] != '\0' ||
+			    (mode == 'R' && (neg || t == 0))) {
+				/* RFC 2852: a time of zero or less is not allowed with R. */
+				*error_r = arena_printf(a, "'%s': expecting BY=time;N or BY=time;R[T] "
+							"(a positive time with R)", item);
+				return -1;
+			}
+			env->by_deadline = now + (neg ? -t : t);
+			env->by_mode = mode;
+			env->by_trace = trace;
+		} else {
+			*error_r = arena_printf(a, "'%s': unknown parameter (expecting NOTIFY, ORCPT, RET, ENVID or BY)",
+						item);
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -66,6 +179,32 @@ static const char *test_mailbox_by_id(void *ctx, const char *id, struct arena *a
 		const char *eq = memchr(list, '=', n);
 		if (eq != NULL && (size_t)(eq - list) == idlen && memcmp(list, id, idlen) == 0)
 			return arena_strndup(a, eq + 1, n - idlen - 1);
+		list += n;
+	}
+	return NULL;
+}
+
+/* special-use: nor does it know special-use attributes; the setting
+ * sieve_special_use_mailboxes ("\Sent=Sent \Junk=Spam ...", as a Dovecot
+ * namespace's "mailbox Sent { special_use = \Sent }") stands in.  An
+ * attribute compares case-insensitively (RFC 6154); with -e a mailbox
+ * listed that does not exist in the Maildir has none. */
+static const char *test_mailbox_by_special_use(void *ctx, const char *flag, struct arena *a)
+{
+	struct test_host *th = ctx;
+	const char *list = sieve_config_get(th->cfg, "sieve_special_use_mailboxes");
+	size_t flen = strlen(flag);
+	while (list != NULL && *list != '\0') {
+		while (*list == ' ' || *list == '\t')
+			list++;
+		size_t n = strcspn(list, " \t");
+		const char *eq = memchr(list, '=', n);
+		if (eq != NULL && (size_t)(eq - list) == flen && strncasecmp(list, flag, flen) == 0 &&
+		    n > flen + 1) {
+			/* With -e, only a mailbox that exists has attributes. */
+			const char *box = arena_strndup(a, eq + 1, n - flen - 1);
+			return th->store == NULL || cli_store_exists(th->store, box) > 0 ? box : NULL;
+		}
 		list += n;
 	}
 	return NULL;
@@ -288,7 +427,8 @@ int cli_test(int argc, char **argv)
 	char *name = cli_script_name(script_path);
 	struct diag_list d;
 	diag_init(&d);
-	struct sieve_compile_params p = { .script_name = name, .script_path = script_path, .cfg = cfg };
+	struct sieve_compile_params p = { .script_name = name, .script_path = script_path, .cfg = cfg,
+					  .cli_tool = true };
 	struct cli_include ci;
 	struct sieve_host ihost;
 	cli_include_init(&ci, &ihost, cfg, script_path);
@@ -311,6 +451,12 @@ int cli_test(int argc, char **argv)
 	if (env.to == NULL)
 		env.to = "recipient@example.com";
 	env.orig_to = orig_to != NULL ? orig_to : env.to;
+	const char *smtp_err;
+	if (test_smtp_params(ma, sieve_config_get(cfg, "sieve_test_smtp_params"), time(NULL), &env, &smtp_err) < 0) {
+		fprintf(stderr, "tamis: sieve_test_smtp_params: %s\n", smtp_err);
+		ret = 2;
+		goto out_msg;
+	}
 
 
 	struct cli_store *store = NULL;
@@ -323,6 +469,7 @@ int cli_test(int argc, char **argv)
 	host.duplicate_mark = test_dup_mark;
 	th.cfg = cfg;
 	host.mailbox_by_id = test_mailbox_by_id;
+	host.mailbox_by_special_use = test_mailbox_by_special_use;
 	if (execute) {
 		const char *err;
 		store = cli_store_open(maildir, '.', true, &err);

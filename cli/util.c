@@ -13,25 +13,11 @@ int cli_read_file(const char *path, struct strbuf *out, size_t max)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	char chunk[65536];
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		strbuf_append(out, chunk, (size_t)r);
-		if (out->len > max) {
-			close(fd);
-			errno = EFBIG;
-			return -1;
-		}
+	if (strbuf_read_fd(out, fd, max) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
 	}
 	close(fd);
 	if (out->data == NULL)

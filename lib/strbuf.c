@@ -1,8 +1,30 @@
 /* strbuf.c: growable byte buffer (see strbuf.h). */
 #include "lib/strbuf.h"
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+int strbuf_read_fd(struct strbuf *b, int fd, size_t max)
+{
+	char chunk[65536];
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			return 0;
+		strbuf_append(b, chunk, (size_t)r);
+		if (b->len > max) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+}
 
 void strbuf_reserve(struct strbuf *b, size_t extra)
 {

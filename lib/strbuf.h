@@ -22,6 +22,11 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 void strbuf_vprintf(struct strbuf *b, const char *fmt, va_list ap);
 void strbuf_truncate(struct strbuf *b, size_t len);
 void strbuf_free(struct strbuf *b);
+/* Appends what fd holds from its position to its end (interrupted reads
+ * are retried).  Returns 0, or -1 with errno set on a read error, or with
+ * errno EFBIG as soon as b holds more than max bytes: b keeps what was read
+ * either way, for the callers that take a cut-off read as it is. */
+int strbuf_read_fd(struct strbuf *b, int fd, size_t max);
 /* Hands the buffer to the caller (must free()); leaves b empty. */
 char *strbuf_detach(struct strbuf *b, size_t *len_r);
 

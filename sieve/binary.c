@@ -852,22 +852,13 @@ struct sieve_binary *sieve_binary_read(const char *path, const char **error_r)
 		return NULL;
 	}
 	struct strbuf buf = STRBUF_INIT;
-	char chunk[65536];
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			*error_r = strerror(errno);
-			close(fd);
-			strbuf_free(&buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		strbuf_append(&buf, chunk, (size_t)r);
-		if (buf.len > (256u << 20))
-			break;
+	/* A file that grew past the limit while being read is loaded cut
+	   off (and so refused by the loader). */
+	if (strbuf_read_fd(&buf, fd, 256u << 20) < 0 && errno != EFBIG) {
+		*error_r = strerror(errno);
+		close(fd);
+		strbuf_free(&buf);
+		return NULL;
 	}
 	close(fd);
 	struct sieve_binary *b = sieve_binary_load(buf.data ? buf.data : "", buf.len, error_r);
@@ -929,13 +920,9 @@ struct sieve_binary *sieve_open_script(const char *path, const struct sieve_comp
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct strbuf src = STRBUF_INIT;
 	if (fd >= 0) {
-		char chunk[65536];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
-			strbuf_append(&src, chunk, (size_t)r);
-			if (src.len > (64u << 20))
-				break;
-		}
+		/* A read error or an over-long script compiles what was read
+		   (and so fails there). */
+		(void)strbuf_read_fd(&src, fd, 64u << 20);
 		close(fd);
 	}
 	struct sieve_compile_params pp = *p;

@@ -95,17 +95,30 @@ const char *sieve_config_get(const struct sieve_config *c, const char *key)
 	return i < 0 ? NULL : c->vals[i];
 }
 
-uint64_t sieve_config_uint(const struct sieve_config *c, const char *key, uint64_t def)
+/* The setting's leading decimal number and, in *unit_r, what follows it
+   (blanks skipped); false when it is unset, empty or not a number. */
+static bool config_number(const struct sieve_config *c, const char *key,
+			  unsigned long long *n_r, const char **unit_r)
 {
 	const char *v = sieve_config_get(c, key);
 	if (v == NULL || *v == '\0')
-		return def;
+		return false;
 	char *end;
-	unsigned long long n = strtoull(v, &end, 10);
+	*n_r = strtoull(v, &end, 10);
 	if (end == v)
-		return def;
+		return false;
 	while (isspace((unsigned char)*end))
 		end++;
+	*unit_r = end;
+	return true;
+}
+
+uint64_t sieve_config_uint(const struct sieve_config *c, const char *key, uint64_t def)
+{
+	unsigned long long n;
+	const char *end;
+	if (!config_number(c, key, &n, &end))
+		return def;
 	switch (toupper((unsigned char)*end)) {
 	case 'K': n *= 1024ULL; break;
 	case 'M': n *= 1024ULL * 1024; break;
@@ -117,15 +130,10 @@ uint64_t sieve_config_uint(const struct sieve_config *c, const char *key, uint64
 
 uint64_t sieve_config_duration(const struct sieve_config *c, const char *key, uint64_t def)
 {
-	const char *v = sieve_config_get(c, key);
-	if (v == NULL || *v == '\0')
+	unsigned long long n;
+	const char *end;
+	if (!config_number(c, key, &n, &end))
 		return def;
-	char *end;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (end == v)
-		return def;
-	while (isspace((unsigned char)*end))
-		end++;
 	if (strncasecmp(end, "ms", 2) == 0 || strncasecmp(end, "msec", 4) == 0)
 		return n / 1000;
 	switch (tolower((unsigned char)*end)) {

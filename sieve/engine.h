@@ -124,7 +124,8 @@ enum sieve_ext_flags {
 	SV_EF_DEFAULT_ON  = 1 << 1,  /* enabled unless the config says otherwise */
 	SV_EF_HIDDEN      = 1 << 2,  /* not listed in capabilities */
 	SV_EF_TESTSUITE   = 1 << 3,  /* only in `tamis testsuite` */
-	SV_EF_CLI_ON      = 1 << 4,  /* always on in CLI tools (vnd.dovecot.debug) */
+	SV_EF_TESTSUITE_ON = 1 << 4, /* default on in `tamis testsuite` (Pigeonhole's testsuite enables it) */
+	SV_EF_TOOL_ON     = 1 << 5,  /* always on in `tamis test`, as sieve-test registers it */
 };
 
 struct sieve_extension_def {
@@ -208,6 +209,10 @@ int sieve_extension_index(const char *name);   /* -1 if unknown */
 const struct sieve_extension_def *sieve_extension_by_index(int idx);
 /* Is the extension enabled for this kind of script under cfg? */
 bool sieve_extension_enabled(const struct sieve_config *cfg, int idx, bool admin, bool testsuite);
+/* The same for a script compiled with p: also true for the extensions a
+ * command-line tool always has (SV_EF_TOOL_ON when p->cli_tool). */
+bool sieve_extension_enabled_for(const struct sieve_config *cfg, int idx,
+				 const struct sieve_compile_params *p);
 
 /* ------------------------------------------------------------------ */
 /* Validated command (annotation of an AST node)                       */
@@ -624,6 +629,11 @@ struct sieve_result {
 	   replaces the message sets both rt->msg and this (see
 	   sieve_runtime_replace_message). */
 	struct message *msg;
+	/* The message as it was before the first replace or enclose (RFC
+	   5703), NULL until one ran: what redirect and reject send, in this
+	   script and in the later scripts of a sequence that share this
+	   result (sieve_send_action_new). */
+	struct message *before_mime_edit;
 };
 
 /* Adds an action (checks limits, duplicates and conflicts).  Returns 0, or
@@ -662,15 +672,32 @@ size_t sieve_test_header_fields(struct sieve_runtime *rt, const struct sieve_exe
 				const struct sieve_operand *names, bool decode, const char ***vals_r);
 struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
 				      const struct sieve_exec_args *a);
+/* An action that sends the message itself away (redirect, reject):
+ * sieve_action_new(), but with the message as it was before the first
+ * replace/enclose (RFC 5703 section 6: these do not affect what redirect
+ * forwards; a rejection returns the sender's own message).  Every such
+ * path uses it: redirect, redirect :copy, redirect :list (extlists),
+ * reject/ereject, in the script that edited and in the later scripts of a
+ * sequence. */
+struct sieve_action *sieve_send_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
+					   const struct sieve_exec_args *a);
 /* fcc (RFC 8580, sieve/ext/fcc.c): the copy of a sent message to file. */
 struct sieve_fcc {
-	const char *mailbox;
+	const char *mailbox;       /* the :fcc name, or the mailbox :mailboxid named */
 	bool create;
 	const char **flags; size_t nflags;
+	const char *special_use;   /* :specialuse (RFC 8579 section 4), NULL = none */
 };
-/* The command's :fcc options (NULL without :fcc); sieve_result_add keeps
-   them on every action. */
-struct sieve_fcc *sieve_fcc_from_args(struct sieve_runtime *rt, const struct sieve_exec_args *a);
+/* The command's :fcc options into *fcc_r (NULL without :fcc);
+   sieve_result_add keeps them on every action.  Returns -1 after
+   reporting a runtime error (a :specialuse flag built at run time that is
+   not one). */
+int sieve_fcc_from_args(struct sieve_runtime *rt, const struct sieve_exec_args *a,
+			const struct sieve_fcc **fcc_r);
+/* sieve-test style lines describing act's :fcc copy (nothing without one):
+   vacation and notify print them with their action, with the "=> name :"
+   labels padded to label_width as theirs are. */
+void sieve_fcc_print(const struct sieve_action *act, struct strbuf *out, int label_width);
 /* Files data, the message act just sent, into its :fcc mailbox (if any);
    a failure is only logged. */
 void sieve_fcc_store(const struct sieve_action *act, const struct sieve_run_params *p, const char *data,
@@ -682,6 +709,10 @@ extern const struct sieve_action_def sieve_act_discard;
 /* Helpers: case-insensitive equal on NUL-terminated strings. */
 bool sieve_str_eq_ci(const char *a, const char *b);
 bool sieve_utf8_valid(const char *p, size_t len);
+/* A Sieve identifier (RFC 5228 section 8.1: a letter or '_', then letters,
+ * digits and '_'), as variable names are written; at most max_len bytes
+ * (0: no limit). */
+bool sieve_identifier_valid(const char *s, size_t len, size_t max_len);
 /* s[0..len) fit for a message, as Dovecot's str_sanitize(): control
  * characters become '?', and past max bytes it is cut (never inside a UTF-8
  * character) to end in "...".  Returns s itself when nothing changes. */

@@ -141,11 +141,22 @@ bool sieve_extension_enabled(const struct sieve_config *cfg, int idx, bool admin
 	if (e->flags & SV_EF_TESTSUITE)
 		return testsuite;
 	bool def = (e->flags & SV_EF_DEFAULT_ON) != 0 ||
-		(testsuite && (e->flags & SV_EF_CLI_ON) != 0);
+		(testsuite && (e->flags & SV_EF_TESTSUITE_ON) != 0);
 	bool on = ext_in_setting(cfg, "sieve_extensions", e->name, def);
 	if (!on && admin)
 		on = ext_in_setting(cfg, "sieve_global_extensions", e->name, false);
 	return on;
+}
+
+bool sieve_extension_enabled_for(const struct sieve_config *cfg, int idx,
+				 const struct sieve_compile_params *p)
+{
+	if (sieve_extension_enabled(cfg, idx, p->admin, p->testsuite))
+		return true;
+	/* sieve-test registers vnd.dovecot.debug itself, whatever
+	   sieve_extensions says; `tamis test` does the same. */
+	const struct sieve_extension_def *e = sieve_extension_by_index(idx);
+	return p->cli_tool && e != NULL && (e->flags & SV_EF_TOOL_ON) != 0;
 }
 
 void sieve_capabilities(const struct sieve_config *cfg, struct strbuf *out)

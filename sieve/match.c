@@ -42,6 +42,7 @@
  * from malloc and is freed before returning.  An allocation failure makes a
  * match fail (false) rather than abort. */
 #include "sieve/match.h"
+#include "lib/utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -155,36 +156,10 @@ int match_relation_lookup(const char *name)
 static size_t match_utf8_decode(const unsigned char *p, const unsigned char *end,
 				uint32_t *cp)
 {
-	unsigned char c = p[0];
-	size_t need;
-	uint32_t v, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1; v = c & 0x1Fu; min = 0x80;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2; v = c & 0x0Fu; min = 0x800;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3; v = c & 0x07u; min = 0x10000;
-	} else {
-		goto raw;
-	}
-	if ((size_t)(end - p) <= need)
-		goto raw;
-	for (size_t i = 1; i <= need; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			goto raw;
-		v = (v << 6) | (p[i] & 0x3Fu);
-	}
-	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
-		goto raw;
-	*cp = v;
-	return need + 1;
-raw:
-	*cp = MATCH_RAW_BASE + c;
+	size_t n = utf8_decode(p, (size_t)(end - p), cp, UTF8_STRICT);
+	if (n > 0)
+		return n;
+	*cp = MATCH_RAW_BASE + p[0];
 	return 1;
 }
 

@@ -4,6 +4,7 @@
  * records match values for ${1}.. when variables are in use, and handles
  * relational :count, which needs every value before it can decide. */
 #include "sieve/engine.h"
+#include "lib/utf8.h"
 #include <string.h>
 #include <strings.h>
 
@@ -159,29 +160,22 @@ bool sieve_str_eq_ci(const char *a, const char *b)
 	return strcasecmp(a, b) == 0;
 }
 
+/* Kept for the extensions that include only engine.h; the reading is
+   lib/utf8.c's strict one. */
 bool sieve_utf8_valid(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s, *end = p + len;
-	while (p < end) {
-		unsigned c = *p++;
-		if (c < 0x80)
-			continue;
-		int n;
-		unsigned min;
-		if ((c & 0xe0) == 0xc0) { n = 1; c &= 0x1f; min = 0x80; }
-		else if ((c & 0xf0) == 0xe0) { n = 2; c &= 0x0f; min = 0x800; }
-		else if ((c & 0xf8) == 0xf0) { n = 3; c &= 0x07; min = 0x10000; }
-		else return false;
-		if (end - p < n)
+	return utf8_valid(s, len);
+}
+
+bool sieve_identifier_valid(const char *s, size_t len, size_t max_len)
+{
+	if (len == 0 || (max_len > 0 && len > max_len))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool alpha = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (!alpha && (i == 0 || c < '0' || c > '9'))
 			return false;
-		for (int i = 0; i < n; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			c = (c << 6) | (p[i] & 0x3f);
-		}
-		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-			return false;
-		p += n;
 	}
 	return true;
 }
@@ -201,8 +195,9 @@ const char *sieve_str_sanitize(struct arena *a, const char *s, size_t len, size_
 	size_t i = 0;
 	while (i < len && i < max) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : c < 0xc0 ? 0 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : 0;
-		if (n == 0 || i + n > len || !sieve_utf8_valid(s + i, n)) {
+		uint32_t cp;
+		size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp, UTF8_STRICT);
+		if (n == 0) {
 			/* invalid UTF-8: one '?' per byte */
 			strbuf_putc(&b, '?');
 			i++;

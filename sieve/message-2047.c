@@ -7,6 +7,8 @@
  * bytes become U+FFFD. */
 #include "sieve/message.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <errno.h>
 #include <iconv.h>
 #include <string.h>
@@ -23,43 +25,6 @@ static void msg_append_replacement(struct strbuf *out)
 	strbuf_append(out, msg_utf8_replacement, 3);
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 if invalid or
-   truncated.  Rejects overlong forms, surrogates and code points above
-   U+10FFFF. */
-static size_t msg_utf8_seq_len(const unsigned char *p, size_t left)
-{
-	unsigned char c = p[0];
-	size_t n;
-	unsigned int cp;
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2)
-		return 0;
-	if (c < 0xE0) {
-		n = 2;
-		cp = c & 0x1F;
-	} else if (c < 0xF0) {
-		n = 3;
-		cp = c & 0x0F;
-	} else if (c < 0xF5) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (left < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-		return 0;
-	return n;
-}
-
 /* Appends in[0..len) with each invalid byte replaced (one U+FFFD for a run
    of them, as Dovecot's uni_utf8_get_valid_data()). */
 static void msg_utf8_append_valid(struct strbuf *out, const char *in, size_t len)
@@ -68,7 +33,8 @@ static void msg_utf8_append_valid(struct strbuf *out, const char *in, size_t len
 	size_t i = 0, run = 0;
 	strbuf_reserve(out, len);
 	while (i < len) {
-		size_t n = msg_utf8_seq_len(p + i, len - i);
+		uint32_t cp;
+		size_t n = utf8_decode(p + i, len - i, &cp, UTF8_STRICT);
 		if (n > 0) {
 			i += n;
 			continue;
@@ -151,17 +117,6 @@ char *msg_charset_to_utf8(struct arena *a, const char *charset,
 	return r;
 }
 
-static int msg_hex_val(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* The "Q" encoding: '_' is a space, =XX a byte; a '=' not followed by two
    hex digits is kept as it is. */
 static void msg_q_decode(struct strbuf *out, const char *p, size_t len)
@@ -173,31 +128,16 @@ static void msg_q_decode(struct strbuf *out, const char *p, size_t len)
 			strbuf_putc(out, ' ');
 			run = i + 1;
 		} else if (p[i] == '=' && i + 2 < len &&
-			   msg_hex_val((unsigned char)p[i + 1]) >= 0 &&
-			   msg_hex_val((unsigned char)p[i + 2]) >= 0) {
+			   codec_hex_value((unsigned char)p[i + 1]) >= 0 &&
+			   codec_hex_value((unsigned char)p[i + 2]) >= 0) {
 			strbuf_append(out, p + run, i - run);
-			strbuf_putc(out, (char)(msg_hex_val((unsigned char)p[i + 1]) * 16 +
-						msg_hex_val((unsigned char)p[i + 2])));
+			strbuf_putc(out, (char)(codec_hex_value((unsigned char)p[i + 1]) * 16 +
+						codec_hex_value((unsigned char)p[i + 2])));
 			i += 2;
 			run = i + 1;
 		}
 	}
 	strbuf_append(out, p + run, len - run);
-}
-
-static int msg_b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
 }
 
 /* The "B" encoding: decodes up to the first character outside the base64
@@ -208,7 +148,7 @@ static void msg_b_decode(struct strbuf *out, const char *p, size_t len)
 	unsigned int acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < len; i++) {
-		int v = msg_b64_val((unsigned char)p[i]);
+		int v = codec_base64_value((unsigned char)p[i], CODEC_B64_STANDARD);
 		if (v < 0)
 			break;
 		acc = (acc << 6) | (unsigned int)v;

@@ -10,6 +10,8 @@
  * past the limits, parts are simply not split any further. */
 #include "sieve/message.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <string.h>
 #include <strings.h>
 
@@ -106,8 +108,7 @@ static bool mime_is_token_char(unsigned char c)
 	return c > 0x20 && c != 0x7F && !mime_is_tspecial(c);
 }
 
-/* Skips whitespace and (nested) comments; bounded by the string. */
-static const char *mime_skip_cfws(const char *p)
+const char *msg_mime_skip_cfws(const char *p)
 {
 	for (;;) {
 		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
@@ -128,7 +129,7 @@ static const char *mime_skip_cfws(const char *p)
 	}
 }
 
-static const char *mime_token(const char *p, const char **start_r, size_t *len_r)
+const char *msg_mime_token(const char *p, const char **start_r, size_t *len_r)
 {
 	const char *s = p;
 	while (mime_is_token_char((unsigned char)*p))
@@ -139,7 +140,7 @@ static const char *mime_token(const char *p, const char **start_r, size_t *len_r
 }
 
 struct mime_raw_param {
-	const char *name;     /* lower-cased, with any '*' suffix */
+	const char *name;     /* with any '*' suffix; the model lower-cases it */
 	const char *value;    /* unquoted */
 	size_t value_len;
 	size_t base_len;      /* RFC 2231: the name without "*N*" */
@@ -148,25 +149,14 @@ struct mime_raw_param {
 	bool used;
 };
 
-static int mime_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Appends an RFC 2231 extended value: %XX decoded. */
 static void mime_pct_decode(struct strbuf *b, const char *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '%' && i + 2 < len && mime_hex((unsigned char)p[i + 1]) >= 0 &&
-		    mime_hex((unsigned char)p[i + 2]) >= 0) {
-			strbuf_putc(b, (char)(mime_hex((unsigned char)p[i + 1]) * 16 +
-					      mime_hex((unsigned char)p[i + 2])));
+		if (p[i] == '%' && i + 2 < len && codec_hex_value((unsigned char)p[i + 1]) >= 0 &&
+		    codec_hex_value((unsigned char)p[i + 2]) >= 0) {
+			strbuf_putc(b, (char)(codec_hex_value((unsigned char)p[i + 1]) * 16 +
+					      codec_hex_value((unsigned char)p[i + 2])));
 			i += 2;
 		} else {
 			strbuf_putc(b, p[i]);
@@ -263,33 +253,69 @@ static const char *mime_2231_join(struct arena *a, struct mime_raw_param *raw,
 	return res;
 }
 
-/* msg_parse_mime_value(); with keep_raw, plain parameter values are kept as
-   bytes instead of being made valid UTF-8 (boundaries must match the body
-   lines byte for byte). */
-static size_t mime_parse_value(struct arena *a, const char *value, bool keep_raw,
-			       const char **type_r, const char **subtype_r,
-			       struct msg_param **params_r)
+/* Reads one parameter value after '=' (and the blanks after it) into
+   *v_r and *vl_r; returns the position after it, or NULL when Dovecot's reading
+   rejects the parameter (an unterminated quoted string). */
+static const char *mime_param_value(struct arena *a, const char *p, bool dovecot,
+				    struct strbuf *qb, const char **v_r, size_t *vl_r)
 {
-	const char *p = mime_skip_cfws(value), *s;
-	size_t len;
-	p = mime_token(p, &s, &len);
-	*type_r = arena_strndup(a, s, len);
-	*subtype_r = "";
-	p = mime_skip_cfws(p);
-	if (*p == '/') {
-		p = mime_skip_cfws(p + 1);
-		p = mime_token(p, &s, &len);
-		*subtype_r = arena_strndup(a, s, len);
+	if (*p == '"') {
+		strbuf_truncate(qb, 0);
+		const char *run = ++p;
+		for (; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0') {
+				strbuf_append(qb, run, (size_t)(p - run));
+				run = ++p;
+			}
+		}
+		strbuf_append(qb, run, (size_t)(p - run));
+		if (*p == '"')
+			p++;
+		else if (dovecot)
+			return NULL;
+		*v_r = arena_memdup(a, qb->data != NULL ? qb->data : "", qb->len);
+		*vl_r = qb->len;
+		return p;
 	}
+	const char *e = p;
+	if (!dovecot) {
+		/* A token, or (leniently) anything up to ';' without
+		   trailing blanks. */
+		while (*e != '\0' && *e != ';')
+			e++;
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+			e--;
+	} else if (*p == '=') {
+		/* Dovecot's allowance for a bare encoded word
+		   (name==?utf-8?...?=): up to ';' or a blank. */
+		while (*e != '\0' && *e != ';' && *e != ' ' && *e != '\t' && *e != '\r' && *e != '\n')
+			e++;
+	} else {
+		/* A token only: a comment after it is skipped as blanks. */
+		size_t n;
+		const char *start;
+		e = msg_mime_token(p, &start, &n);
+	}
+	*v_r = p;
+	*vl_r = (size_t)(e - p);
+	return e;
+}
 
-	struct mime_raw_param raw[MIME_MAX_PARAMS];
+/* The "; name=value" list after the type, as written: names as in the
+   header, values unquoted.  The two readings differ in what they do with
+   something that is not a parameter: the message model skips to the next
+   ';' outside quoted strings and keeps what follows; Dovecot's
+   rfc822_parse_content_param() loop (Pigeonhole's) steps one byte past the
+   place it failed and then looks for a ';' byte by byte, so a failure right
+   before a ';' costs the next parameter too. */
+static size_t mime_scan_params(struct arena *a, const char *p, bool dovecot,
+			       struct mime_raw_param *raw, size_t max)
+{
 	size_t nraw = 0;
 	struct strbuf qb = STRBUF_INIT;
-	while (nraw < MIME_MAX_PARAMS) {
-		/* Anything up to the next ';' that is not a parameter is
-		   skipped: broken values still give their good parameters. */
+	while (nraw < max) {
 		while (*p != '\0' && *p != ';') {
-			if (*p == '"') {
+			if (*p == '"' && !dovecot) {
 				for (p++; *p != '\0' && *p != '"'; p++)
 					if (*p == '\\' && p[1] != '\0')
 						p++;
@@ -301,55 +327,52 @@ static size_t mime_parse_value(struct arena *a, const char *value, bool keep_raw
 		}
 		if (*p == '\0')
 			break;
-		p = mime_skip_cfws(p + 1);
+		p = msg_mime_skip_cfws(p + 1);
 		const char *n;
 		size_t nl;
-		p = mime_token(p, &n, &nl);
-		p = mime_skip_cfws(p);
-		if (nl == 0 || *p != '=')
+		p = msg_mime_token(p, &n, &nl);
+		p = msg_mime_skip_cfws(p);
+		/* Dovecot takes an empty name ("; =x") but not one that the
+		   value ends in; the message model needs a name. */
+		if ((dovecot ? *p == '\0' : nl == 0) || *p != '=') {
+			if (dovecot && *p != '\0')
+				p++;
 			continue;
-		p = mime_skip_cfws(p + 1);
+		}
+		p = msg_mime_skip_cfws(p + 1);
 		const char *v;
 		size_t vl;
-		if (*p == '"') {
-			strbuf_truncate(&qb, 0);
-			const char *run = ++p;
-			for (; *p != '\0' && *p != '"'; p++) {
-				if (*p == '\\' && p[1] != '\0') {
-					strbuf_append(&qb, run, (size_t)(p - run));
-					run = ++p;
-				}
-			}
-			strbuf_append(&qb, run, (size_t)(p - run));
-			if (*p == '"')
-				p++;
-			v = arena_memdup(a, qb.data != NULL ? qb.data : "", qb.len);
-			vl = qb.len;
-		} else {
-			/* A token, or (leniently) anything up to ';' without
-			   trailing blanks. */
-			const char *e = p;
-			while (*e != '\0' && *e != ';')
-				e++;
-			while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-				e--;
-			v = p;
-			vl = (size_t)(e - p);
-			p = e;
+		const char *e = mime_param_value(a, p, dovecot, &qb, &v, &vl);
+		if (e == NULL) {
+			p += strlen(p);
+			continue;
 		}
-		char *lname = arena_strndup(a, n, nl);
-		for (char *c = lname; *c != '\0'; c++)
-			if (*c >= 'A' && *c <= 'Z')
-				*c = (char)(*c - 'A' + 'a');
-		raw[nraw].name = lname;
+		/* Dovecot skips blanks and comments after a value; the model
+		   goes on to the next ';' whatever is there. */
+		p = dovecot ? msg_mime_skip_cfws(e) : e;
+		raw[nraw].name = arena_strndup(a, n, nl);
 		raw[nraw].value = v;
 		raw[nraw].value_len = vl;
-		raw[nraw].base_len = mime_2231_name(lname, &raw[nraw].section, &raw[nraw].ext);
 		raw[nraw].used = false;
 		nraw++;
 	}
 	strbuf_free(&qb);
+	return nraw;
+}
 
+/* The message model's parameters: names lower-cased, the first occurrence
+   of a name wins, RFC 2231 sections joined in order up to the first gap
+   and decoded to UTF-8 with their charset. */
+static size_t mime_model_params(struct arena *a, struct mime_raw_param *raw, size_t nraw,
+				bool keep_raw, struct msg_param **params_r)
+{
+	for (size_t i = 0; i < nraw; i++) {
+		char *lname = (char *)raw[i].name;
+		for (char *c = lname; *c != '\0'; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
+		raw[i].base_len = mime_2231_name(lname, &raw[i].section, &raw[i].ext);
+	}
 	struct msg_param *params = arena_alloc(a, (nraw + 1) * sizeof(*params));
 	size_t np = 0;
 	for (size_t i = 0; i < nraw; i++) {
@@ -385,11 +408,144 @@ static size_t mime_parse_value(struct arena *a, const char *value, bool keep_raw
 	return np;
 }
 
+/* An RFC 2231 section as Dovecot's rfc2231_parse() (2.3) keeps it. */
+struct mime_dc_sec {
+	const char *key;
+	const char *value;
+	unsigned int idx;
+	bool ext;
+};
+
+static int mime_dc_cmp(const struct mime_dc_sec *x, const struct mime_dc_sec *y)
+{
+	int c = strcmp(x->key, y->key);
+	if (c != 0)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Dovecot's rfc2231_parse() result, which Pigeonhole's :param reads: the
+   parameters that are not RFC 2231 sections first, in order (repeats kept,
+   names as written); then per key (sorted by strcmp, then by index; equal
+   ones stay in header order) the sections joined into "key" or, when any is
+   extended, "key*" with a charset'lang' prefix and '%' kept encoded; a key
+   whose indexes are not exactly 0, 1, 2 ... gives each section on its own
+   as "key*N" / "key*N*".  A bare "key*" takes the index of the section
+   before it (Dovecot does not reset it), 0 at first. */
+static size_t mime_dovecot_params(struct arena *a, const struct mime_raw_param *raw, size_t nraw,
+				  struct msg_param **params_r)
+{
+	struct msg_param *params = arena_alloc(a, (nraw + 1) * sizeof(*params));
+	struct mime_dc_sec *secs = arena_alloc(a, (nraw + 1) * sizeof(*secs));
+	size_t np = 0, ns = 0;
+	unsigned int idx = 0;
+	for (size_t i = 0; i < nraw; i++) {
+		const char *key = raw[i].name;
+		const char *star = strchr(key, '*');
+		const char *q = star;
+		bool ext = false;
+		if (star != NULL) {
+			if (star[1] != '\0') {
+				q = star + 1;
+				idx = 0;
+				for (; *q >= '0' && *q <= '9'; q++)
+					idx = idx * 10 + (unsigned)(*q - '0');
+			}
+			if (*q == '*') {
+				ext = true;
+				q++;
+			}
+		}
+		if (star == NULL || *q != '\0') {
+			params[np].name = key;
+			params[np].value = arena_strndup(a, raw[i].value, raw[i].value_len);
+			np++;
+			continue;
+		}
+		/* Stable insertion by (key, index). */
+		struct mime_dc_sec sec = { arena_strndup(a, key, (size_t)(star - key)),
+					   arena_strndup(a, raw[i].value, raw[i].value_len), idx, ext };
+		size_t at = ns;
+		while (at > 0 && mime_dc_cmp(&secs[at - 1], &sec) > 0) {
+			secs[at] = secs[at - 1];
+			at--;
+		}
+		secs[at] = sec;
+		ns++;
+	}
+	struct strbuf b = STRBUF_INIT;
+	for (size_t i = 0, next; i < ns; i = next) {
+		bool ok = true, have_ext = false;
+		unsigned int want = 0;
+		for (next = i; next < ns && strcasecmp(secs[i].key, secs[next].key) == 0; next++) {
+			if (secs[next].idx != want++)
+				ok = false;
+			if (secs[next].ext)
+				have_ext = true;
+		}
+		if (!ok) {
+			for (size_t j = i; j < next; j++) {
+				params[np].name = arena_printf(a, secs[j].ext ? "%s*%u*" : "%s*%u",
+							       secs[j].key, secs[j].idx);
+				params[np].value = secs[j].value;
+				np++;
+			}
+			continue;
+		}
+		strbuf_truncate(&b, 0);
+		if (!secs[i].ext && have_ext)
+			strbuf_puts(&b, "''");
+		for (size_t j = i; j < next; j++) {
+			if (secs[j].ext || !have_ext) {
+				strbuf_puts(&b, secs[j].value);
+				continue;
+			}
+			for (const char *c = secs[j].value; *c != '\0'; c++) {
+				if (*c == '%')
+					strbuf_puts(&b, "%25");
+				else
+					strbuf_putc(&b, *c);
+			}
+		}
+		params[np].name = have_ext ? arena_printf(a, "%s*", secs[i].key) : secs[i].key;
+		params[np].value = arena_memdup(a, b.data != NULL ? b.data : "", b.len);
+		np++;
+	}
+	strbuf_free(&b);
+	*params_r = params;
+	return np;
+}
+
+size_t msg_parse_mime_value_flags(struct arena *a, const char *value, unsigned flags,
+				  const char **type_r, const char **subtype_r,
+				  struct msg_param **params_r)
+{
+	const char *p = msg_mime_skip_cfws(value), *s;
+	size_t len;
+	p = msg_mime_token(p, &s, &len);
+	*type_r = arena_strndup(a, s, len);
+	*subtype_r = "";
+	p = msg_mime_skip_cfws(p);
+	if (*p == '/') {
+		p = msg_mime_skip_cfws(p + 1);
+		p = msg_mime_token(p, &s, &len);
+		*subtype_r = arena_strndup(a, s, len);
+	}
+	bool dovecot = (flags & MSG_MIME_DOVECOT) != 0;
+	if (dovecot)
+		p = msg_mime_skip_cfws(p);
+	struct mime_raw_param raw[MIME_MAX_PARAMS];
+	size_t nraw = mime_scan_params(a, p, dovecot, raw, MIME_MAX_PARAMS);
+	if (dovecot)
+		return mime_dovecot_params(a, raw, nraw, params_r);
+	return mime_model_params(a, raw, nraw, (flags & MSG_MIME_RAW) != 0, params_r);
+}
+
 size_t msg_parse_mime_value(struct arena *a, const char *value,
 			    const char **type_r, const char **subtype_r,
 			    struct msg_param **params_r)
 {
-	return mime_parse_value(a, value, false, type_r, subtype_r, params_r);
+	return msg_parse_mime_value_flags(a, value, 0, type_r, subtype_r, params_r);
 }
 
 static char *mime_lower(struct arena *a, const char *s)
@@ -423,7 +579,7 @@ static const char *mime_part_types(struct mime_ctx *ctx, struct msg_mime_part *p
 	if (ct != NULL) {
 		const char *type, *subtype;
 		struct msg_param *params;
-		size_t np = mime_parse_value(a, ct, true, &type, &subtype, &params);
+		size_t np = msg_parse_mime_value_flags(a, ct, MSG_MIME_RAW, &type, &subtype, &params);
 		if (type[0] != '\0') {
 			p->type = mime_lower(a, type);
 			p->subtype = mime_lower(a, subtype);
@@ -445,7 +601,7 @@ static const char *mime_part_types(struct mime_ctx *ctx, struct msg_mime_part *p
 		const char *cte = ctes[ncte - 1];
 		const char *s;
 		size_t len;
-		mime_token(mime_skip_cfws(cte), &s, &len);
+		msg_mime_token(msg_mime_skip_cfws(cte), &s, &len);
 		if (len > 0)
 			p->encoding = mime_lower(a, arena_strndup(a, s, len));
 	}
@@ -629,21 +785,6 @@ const char *msg_part_param(struct message *m, struct msg_mime_part *p, const cha
 	return NULL;
 }
 
-static int mime_b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Base64 body, decoded as Dovecot does (so "body" sees what Pigeonhole
    sees; checked with sieve-test): blanks and line breaks are skipped; the
    padding or any other character outside the alphabet ends the decoding,
@@ -657,7 +798,7 @@ static void mime_b64_decode(struct strbuf *out, const char *p, size_t len)
 		unsigned char c = (unsigned char)p[i];
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			continue;
-		int v = mime_b64_val(c);
+		int v = codec_base64_value(c, CODEC_B64_STANDARD);
 		if (v < 0)
 			break;
 		q[nq++] = (unsigned char)v;
@@ -694,11 +835,11 @@ static void mime_qp_decode(struct strbuf *out, const char *p, size_t len)
 			e--;
 		size_t run = pos;
 		for (size_t i = pos; i < e; i++) {
-			if (p[i] == '=' && i + 2 < e && mime_hex((unsigned char)p[i + 1]) >= 0 &&
-			    mime_hex((unsigned char)p[i + 2]) >= 0) {
+			if (p[i] == '=' && i + 2 < e && codec_hex_value((unsigned char)p[i + 1]) >= 0 &&
+			    codec_hex_value((unsigned char)p[i + 2]) >= 0) {
 				strbuf_append(out, p + run, i - run);
-				strbuf_putc(out, (char)(mime_hex((unsigned char)p[i + 1]) * 16 +
-							mime_hex((unsigned char)p[i + 2])));
+				strbuf_putc(out, (char)(codec_hex_value((unsigned char)p[i + 1]) * 16 +
+							codec_hex_value((unsigned char)p[i + 2])));
 				i += 2;
 				run = i + 1;
 			}
@@ -708,20 +849,6 @@ static void mime_qp_decode(struct strbuf *out, const char *p, size_t len)
 			strbuf_append(out, "\r\n", 2);
 		pos = nl != NULL ? eol + 1 : len;
 	}
-}
-
-/* Length of an incomplete UTF-8 sequence at the end of p (0 if none). */
-static size_t mime_utf8_truncated_tail(const char *p, size_t len)
-{
-	for (size_t back = 1; back <= 3 && back <= len; back++) {
-		unsigned char c = (unsigned char)p[len - back];
-		if ((c & 0xC0) == 0x80)
-			continue;
-		size_t need = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 && c < 0xF0 ? 3 :
-			      c >= 0xC2 && c < 0xE0 ? 2 : 0;
-		return need > back ? back : 0;
-	}
-	return 0;
 }
 
 const char *msg_part_decoded_body(struct message *m, struct msg_mime_part *p,
@@ -745,7 +872,7 @@ const char *msg_part_decoded_body(struct message *m, struct msg_mime_part *p,
 		/* Dovecot converts bodies as a stream: a character cut off
 		   by the end of the body is dropped, not replaced. */
 		if (msg_charset_is_utf8(p->charset))
-			len -= mime_utf8_truncated_tail(body, len);
+			len -= utf8_incomplete_tail(body, len);
 		r = msg_charset_to_utf8(m->arena, p->charset, body, len, &rlen);
 	} else {
 		r = arena_memdup(m->arena, body, len);

@@ -221,4 +221,36 @@ size_t msg_parse_mime_value(struct arena *a, const char *value,
 			    const char **type_r, const char **subtype_r,
 			    struct msg_param **params_r);
 
+/* The same with a choice of reading. */
+enum msg_mime_value_flags {
+	/* Plain parameter values kept as bytes instead of being made valid
+	   UTF-8: the message model's boundaries must match body lines byte
+	   for byte. */
+	MSG_MIME_RAW = 1 << 0,
+	/* Dovecot's rfc2231_parse() reading, which is what Pigeonhole's
+	   "header :mime :param" looks at (the message model's reading above
+	   is for finding a part's charset and boundary and for
+	   msg_part_param(); it differs from it on broken and mixed
+	   RFC 2231 input).  A value is a token (RFC 2045 comments after it
+	   are dropped) or a quoted string (an unterminated one drops the
+	   parameter); names keep their case; values stay as bytes,
+	   undecoded.  The parameters that are not RFC 2231 sections come
+	   first, in order, repeats kept; then, per key sorted by strcmp and
+	   index, the sections joined under "key" (or "key*" when any is
+	   extended: the value keeps its charset'lang' prefix and %XX
+	   encoding, non-extended sections get '%' encoded), or, when the
+	   indexes are not exactly 0, 1, 2 ..., each section on its own as
+	   "key*N" or "key*N*". */
+	MSG_MIME_DOVECOT = 1 << 1,
+};
+size_t msg_parse_mime_value_flags(struct arena *a, const char *value, unsigned flags,
+				  const char **type_r, const char **subtype_r,
+				  struct msg_param **params_r);
+/* RFC 2045 lexical helpers shared with the MIME extensions: blanks and
+ * (nested) comments skipped, bounded by the string; and a token (RFC 2045
+ * token characters, which are Dovecot's MIME token characters, 8-bit bytes
+ * included) at p, possibly empty. */
+const char *msg_mime_skip_cfws(const char *p);
+const char *msg_mime_token(const char *p, const char **start_r, size_t *len_r);
+
 #endif

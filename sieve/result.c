@@ -6,6 +6,7 @@
  * replaces a failed result) comes last. */
 #include "sieve/engine.h"
 #include "sieve/ext/outgoing.h"
+#include "lib/utf8.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,18 @@ struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sie
 	return act;
 }
 
+struct sieve_action *sieve_send_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
+					   const struct sieve_exec_args *a)
+{
+	struct sieve_action *act = sieve_action_new(rt, def, a);
+	/* The message before replace/enclose: the result carries it, so a
+	   later script of a sequence (sharing the result) sends it too. */
+	const struct message *orig = rt->result->before_mime_edit;
+	if (orig != NULL)
+		act->msg = orig != rt->params->msg ? rt->result->before_mime_edit : NULL;
+	return act;
+}
+
 void sieve_runtime_replace_message(struct sieve_runtime *rt, struct message *m)
 {
 	rt->msg = m;
@@ -85,8 +98,8 @@ int sieve_result_add(struct sieve_runtime *rt, const struct sieve_exec_args *a,
 		     struct sieve_action *act, bool cancels_keep)
 {
 	struct sieve_result *r = rt->result;
-	if (act->fcc == NULL)
-		act->fcc = sieve_fcc_from_args(rt, a);   /* fcc: vacation / notify :fcc */
+	if (act->fcc == NULL && sieve_fcc_from_args(rt, a, &act->fcc) < 0)
+		return -1;   /* fcc: vacation / notify :fcc */
 	for (size_t i = 0; i < r->count; i++) {
 		struct sieve_action *old = r->actions[i];
 		if (old->def == act->def) {
@@ -216,20 +229,7 @@ static void print_flags(const char *const *flags, size_t n, struct strbuf *out)
  * "..." appended. */
 static void print_sanitized(struct strbuf *out, const char *s, size_t max)
 {
-	size_t chars = 0;
-	for (const char *p = s; *p != '\0'; p++)
-		if (((unsigned char)*p & 0xc0) != 0x80)
-			chars++;
-	size_t keep = chars > max ? max - 3 : chars;
-	size_t n = 0;
-	for (size_t i = 0; s[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if ((c & 0xc0) != 0x80 && n++ == keep)
-			break;
-		strbuf_putc(out, (c < 0x20 || c == 0x7f) ? '?' : (char)c);
-	}
-	if (chars > max)
-		strbuf_puts(out, "...");
+	utf8_sanitize_append(out, s, max, "...");
 }
 
 static void store_print(const struct sieve_action *act, struct strbuf *out, bool *keep_r)
@@ -264,13 +264,27 @@ static int store_execute(struct sieve_action *act, const struct sieve_run_params
 	const char *const *flags;
 	size_t nflags;
 	store_flags(act, &flags, &nflags);
-	if (p->host->store(p->host->ctx, act->mailbox, act->create, sieve_action_message(act, p),
-			   flags, nflags, &err) < 0) {
-		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to store into mailbox '%s': %s",
-			 act->mailbox, err);
-		return -1;
+	/* special-use (RFC 8579 section 4): the mailbox with the attribute
+	   when the host knows one (then :create has nothing to do), else the
+	   named mailbox. */
+	const char *box = act->mailbox;
+	bool create = act->create;
+	struct arena *tmp = NULL;
+	if (act->special_use != NULL && p->host->mailbox_by_special_use != NULL) {
+		tmp = arena_new(256);
+		const char *su = p->host->mailbox_by_special_use(p->host->ctx, act->special_use, tmp);
+		if (su != NULL) {
+			box = su;
+			create = false;
+		}
 	}
-	return 0;
+	int ret = 0;
+	if (p->host->store(p->host->ctx, box, create, sieve_action_message(act, p), flags, nflags, &err) < 0) {
+		diag_add(diags, DIAG_ERROR, NULL, act->line, 0, "failed to store into mailbox '%s': %s", box, err);
+		ret = -1;
+	}
+	arena_unref(&tmp);
+	return ret;
 }
 
 const struct sieve_action_def sieve_act_store = {

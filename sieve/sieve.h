@@ -120,6 +120,13 @@ struct sieve_host {
 	   (RFC 8474 MAILBOXID) is id, allocated from a; NULL when no mailbox
 	   has it.  May be NULL: no mailbox has an id then. */
 	const char *(*mailbox_by_id)(void *ctx, const char *id, struct arena *a);
+	/* special-use (RFC 8579) and fcc's :specialuse (RFC 8580): the name
+	   of the mailbox carrying the special-use attribute flag (RFC 6154,
+	   e.g. \Sent; attributes compare case-insensitively), allocated
+	   from a; NULL when no mailbox has it.  May be NULL: no mailbox has
+	   an attribute then, and :specialuse always falls back to the named
+	   mailbox. */
+	const char *(*mailbox_by_special_use)(void *ctx, const char *flag, struct arena *a);
 };
 
 /* ---- compile ---- */
@@ -129,6 +136,7 @@ struct sieve_compile_params {
 	const struct sieve_config *cfg;
 	bool admin;                    /* global/admin script: sieve_global_extensions apply */
 	bool testsuite;                /* enable vnd.dovecot.testsuite */
+	bool cli_tool;                 /* a command-line tool like sieve-test: vnd.dovecot.debug is on */
 	const struct sieve_host *host; /* for include; may be NULL */
 	const char *testsuite_dir;     /* ${tst.path} and relative includes */
 	/* A script being uploaded (ManageSieve PUTSCRIPT/CHECKSCRIPT), not

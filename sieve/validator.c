@@ -371,7 +371,7 @@ static int require_one(struct sieve_validator *v, const struct ast_string *s, st
 	int idx = sieve_extension_index(s->data);
 	const struct sieve_extension_def *e = sieve_extension_by_index(idx);
 	if (idx < 0 || e->name[0] == '@' ||
-	    !sieve_extension_enabled(v->cfg, idx, v->params->admin, v->params->testsuite)) {
+	    !sieve_extension_enabled_for(v->cfg, idx, v->params)) {
 		sieve_validator_error(v, s->loc, "require command: unknown Sieve capability `%s'", s->data);
 		return -1;
 	}

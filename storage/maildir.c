@@ -5,6 +5,7 @@
 #include "storage/maildir.h"
 #include "storage/mutf7.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -140,7 +141,7 @@ static int maildir_name_storage(const char *name, char sep, struct strbuf *out,
 	const unsigned char *p = (const unsigned char *)name;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t n = mutf7_utf8_next(p + i, len - i, &cp);
+		size_t n = utf8_decode(p + i, len - i, &cp, UTF8_STRICT);
 		if (n == 0) {
 			*error_r = "Invalid mailbox name: Name is not valid UTF-8";
 			return -1;

@@ -1,61 +1,16 @@
 /* mutf7.c: UTF-8 <-> modified UTF-7 (RFC 3501 5.1.3) for mailbox names on
- * disk, and strict UTF-8 decoding (see mutf7.h).
+ * disk (see mutf7.h).
  *
  * Modified UTF-7 in brief: printable US-ASCII (0x20-0x7e) stands for itself,
  * except '&' which becomes "&-"; anything else is UTF-16BE, base64-encoded
  * with ',' in place of '/', no '=' padding, between '&' and '-'. */
 #include "storage/mutf7.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <string.h>
 
 static const char mutf7_b64[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-size_t mutf7_utf8_next(const unsigned char *s, size_t len, uint32_t *cp_r)
-{
-	if (len == 0)
-		return 0;
-	unsigned char c = s[0];
-	if (c < 0x80) {
-		*cp_r = c;
-		return 1;
-	}
-	size_t n;
-	uint32_t cp, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4; cp = c & 0x07; min = 0x10000;
-	} else {
-		return 0;  /* continuation byte, C0/C1 overlong lead, or > U+10FFFF */
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	*cp_r = cp;
-	return n;
-}
-
-bool mutf7_utf8_valid(const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	while (len > 0) {
-		uint32_t cp;
-		size_t n = mutf7_utf8_next(p, len, &cp);
-		if (n == 0)
-			return false;
-		p += n;
-		len -= n;
-	}
-	return true;
-}
 
 /* Base64 state of an open "&...-" run: pending bits not yet written. */
 struct mutf7_bits {
@@ -86,14 +41,14 @@ static void mutf7_close_run(struct strbuf *out, struct mutf7_bits *b)
 int mutf7_encode(const char *in, size_t len, struct strbuf *out)
 {
 	/* Validate first so that a failure leaves out untouched. */
-	if (!mutf7_utf8_valid(in, len))
+	if (!utf8_valid(in, len))
 		return -1;
 	const unsigned char *p = (const unsigned char *)in;
 	struct mutf7_bits bits = { 0, 0 };
 	bool in_run = false;
 	while (len > 0) {
 		uint32_t cp = 0;
-		size_t n = mutf7_utf8_next(p, len, &cp);
+		size_t n = utf8_decode(p, len, &cp, UTF8_STRICT);
 		p += n;
 		len -= n;
 		if (cp >= 0x20 && cp <= 0x7e) {
@@ -124,43 +79,6 @@ int mutf7_encode(const char *in, size_t len, struct strbuf *out)
 	return 0;
 }
 
-static int mutf7_b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
-}
-
-static void mutf7_put_utf8(struct strbuf *out, uint32_t cp)
-{
-	char buf[4];
-	size_t n;
-	if (cp < 0x80) {
-		buf[0] = (char)cp; n = 1;
-	} else if (cp < 0x800) {
-		buf[0] = (char)(0xc0 | (cp >> 6));
-		buf[1] = (char)(0x80 | (cp & 0x3f)); n = 2;
-	} else if (cp < 0x10000) {
-		buf[0] = (char)(0xe0 | (cp >> 12));
-		buf[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		buf[2] = (char)(0x80 | (cp & 0x3f)); n = 3;
-	} else {
-		buf[0] = (char)(0xf0 | (cp >> 18));
-		buf[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		buf[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		buf[3] = (char)(0x80 | (cp & 0x3f)); n = 4;
-	}
-	strbuf_append(out, buf, n);
-}
-
 /* Decodes the base64 run at in[*pos..] (just after '&', not "&-") up to and
  * including its '-'. */
 static int mutf7_decode_run(const unsigned char *in, size_t len, size_t *pos,
@@ -170,7 +88,7 @@ static int mutf7_decode_run(const unsigned char *in, size_t len, size_t *pos,
 	unsigned int nbits = 0;
 	size_t i = *pos;
 	for (; i < len && in[i] != '-'; i++) {
-		int v = mutf7_b64_value(in[i]);
+		int v = codec_base64_value(in[i], CODEC_B64_MUTF7);
 		if (v < 0)
 			return -1;
 		acc = ((acc << 6) | (uint32_t)v) & 0xffffff;
@@ -182,7 +100,7 @@ static int mutf7_decode_run(const unsigned char *in, size_t len, size_t *pos,
 		if (high != 0) {
 			if (unit < 0xdc00 || unit > 0xdfff)
 				return -1;
-			mutf7_put_utf8(out, 0x10000 + ((high - 0xd800) << 10) +
+			utf8_append(out, 0x10000 + ((high - 0xd800) << 10) +
 				       (unit - 0xdc00));
 			high = 0;
 		} else if (unit >= 0xd800 && unit <= 0xdbff) {
@@ -193,7 +111,7 @@ static int mutf7_decode_run(const unsigned char *in, size_t len, size_t *pos,
 			/* would have had to be written directly */
 			return -1;
 		} else {
-			mutf7_put_utf8(out, unit);
+			utf8_append(out, unit);
 		}
 	}
 	if (i == len || i == *pos || high != 0)

@@ -120,12 +120,8 @@ static int redirect_execute(struct sieve_runtime *rt, const struct sieve_exec_ar
 				    (int)(addr.len > 256 ? 256 : addr.len), addr.p);
 		return SIEVE_FAILURE;
 	}
-	struct sieve_action *act = sieve_action_new(rt, &sieve_act_redirect, a);
-	/* RFC 5703 section 6: enclose does not affect what redirect sends; it
-	   sends the message as it was before the first enclose. */
-	struct message *pre_enclose = sieve_runtime_ext_ctx(rt, "enclose");
-	if (pre_enclose != NULL)
-		act->msg = pre_enclose != rt->params->msg ? pre_enclose : NULL;
+	/* Sends the message as it was before replace/enclose (RFC 5703). */
+	struct sieve_action *act = sieve_send_action_new(rt, &sieve_act_redirect, a);
 	/* Domains are case-insensitive: keep them in lower case so that
 	   duplicates are found and the output is stable. */
 	char *addr_copy = arena_strdup(rt->result->arena, norm);

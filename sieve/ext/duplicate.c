@@ -11,6 +11,7 @@
  * (RFC 7352 section 3: a message whose delivery failed is not a
  * duplicate).  Within one run the same check gives the same answer. */
 #include "sieve/ext/outgoing.h"
+#include "lib/utf8.h"
 #include <string.h>
 #include <strings.h>
 
@@ -103,18 +104,7 @@ static void dup_mark_print(const struct sieve_action *act, struct strbuf *out, b
 	if (m->handle != NULL) {
 		strbuf_puts(out, " with handle: ");
 		/* As str_sanitize(handle, 128). */
-		size_t n = 0, cps = 0;
-		for (const char *p = m->handle; *p != '\0'; p++)
-			if (((unsigned char)*p & 0xc0) != 0x80)
-				cps++;
-		for (const char *p = m->handle; *p != '\0'; p++) {
-			unsigned char c = (unsigned char)*p;
-			if ((c & 0xc0) != 0x80 && cps > 128 && n++ == 125)
-				break;
-			strbuf_putc(out, c < 0x20 || c == 0x7f ? '?' : (char)c);
-		}
-		if (cps > 128)
-			strbuf_puts(out, "...");
+		utf8_sanitize_append(out, m->handle, 128, "...");
 	}
 	strbuf_putc(out, '\n');
 }
@@ -282,7 +272,7 @@ const struct sieve_extension_def sieve_ext_duplicate = {
 /* Deprecated: off by default, as in Pigeonhole; the testsuite has it. */
 const struct sieve_extension_def sieve_ext_vnd_duplicate = {
 	.name = "vnd.dovecot.duplicate",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = vnd_duplicate_commands,
 	.on_require = duplicate_on_require,
 };

@@ -17,6 +17,7 @@
  * message size.  The buffer is copied only when an action still holds the
  * current version (it must keep seeing it) or when the room runs out. */
 #include "sieve/engine.h"
+#include "lib/codec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,22 +144,6 @@ static bool eh_needs_encoding(const char *v, size_t len, size_t i)
 		(i == 0 || v[i - 1] == ' ' || v[i - 1] == '\t');
 }
 
-static void eh_base64(struct strbuf *b, const unsigned char *p, size_t n)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16;
-		if (i + 1 < n)
-			v |= (unsigned)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		strbuf_putc(b, tab[(v >> 18) & 63]);
-		strbuf_putc(b, tab[(v >> 12) & 63]);
-		strbuf_putc(b, i + 1 < n ? tab[(v >> 6) & 63] : '=');
-		strbuf_putc(b, i + 2 < n ? tab[v & 63] : '=');
-	}
-}
-
 /* Characters a Q-encoded word carries as they are (RFC 2047 5(3)). */
 static bool eh_q_plain(unsigned char c)
 {
@@ -272,7 +257,7 @@ static void eh_encode_value(struct strbuf *out, const char *v, size_t len)
 			}
 		} else {
 			strbuf_puts(out, "=?utf-8?b?");
-			eh_base64(out, (const unsigned char *)f + pos, n);
+			codec_base64_append(out, (const unsigned char *)f + pos, n);
 		}
 		strbuf_puts(out, "?=");
 		pos += n;
@@ -834,6 +819,6 @@ static const struct sieve_command_def *const editheader_commands[] = {
 const struct sieve_extension_def sieve_ext_editheader = {
 	.name = "editheader",
 	/* Off by default, as in Pigeonhole; on in the testsuite. */
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = editheader_commands,
 };

@@ -1,15 +1,20 @@
 /* enclose.c: the enclose extension (RFC 5703 section 6):
  *   enclose [:subject string] [:headers string-list] <text: string>
  * The message becomes the attachment (message/rfc822) of a new
- * multipart/mixed message whose first part is the text.  The new message's
- * Subject is :subject, else the enclosed message's; the fields named in
- * :headers are copied from the enclosed message (an entry "Name: value"
- * adds that field instead); Date, From (the user) and Message-ID are made
- * up unless :headers provided them.  Later tests see the new message and
- * later actions deliver it, except redirect, which RFC 5703 exempts (it
- * sends the message as it was before the first enclose); enclosing twice
- * encloses twice.  Pigeonhole
- * has no enclose; this follows the RFC's text. */
+ * multipart/mixed message (MIME-Version 1.0) whose first part is the text
+ * (text/plain, UTF-8).  The new message's Subject is :subject, else the
+ * enclosed message's; the fields named in :headers are copied from the
+ * enclosed message (an entry "Name: value" adds that field instead;
+ * Content-* and MIME-Version are the new message's own); Date, From (the
+ * user) and Message-ID are made up unless :headers gave them.  No
+ * Auto-Submitted: the new message is filed for the user, not sent.
+ * Enclosing twice encloses twice; enclose after replace encloses the
+ * replaced message.  Inside foreverypart the running loops go on with the
+ * parts after the current one (now inside the message/rfc822 part).
+ * Later tests see the new message and later actions deliver it, except
+ * redirect and reject, which send the message as it was before the first
+ * replace/enclose (the reasons are in replace.c's opening comment).
+ * Pigeonhole has no enclose; this follows the RFC's text. */
 #include "sieve/ext/mime-common.h"
 #include "sieve/ext/outgoing.h"
 #include <stdio.h>
@@ -76,17 +81,24 @@ struct given {
 	size_t len;
 };
 
-static bool name_given(const struct given *g, size_t n, const char *name)
+static bool name_given_len(const struct given *g, size_t n, const char *name, size_t len)
 {
 	for (size_t i = 0; i < n; i++)
-		if (g[i].len == strlen(name) && strncasecmp(g[i].name, name, g[i].len) == 0)
+		if (g[i].len == len && strncasecmp(g[i].name, name, len) == 0)
 			return true;
 	return false;
 }
 
-static void copy_fields(struct strbuf *b, const struct message *m, const char *name, size_t len,
-			const char *eol)
+static bool name_given(const struct given *g, size_t n, const char *name)
 {
+	return name_given_len(g, n, name, strlen(name));
+}
+
+/* Copies the fields `name` of m; returns how many there were. */
+static size_t copy_fields(struct strbuf *b, const struct message *m, const char *name, size_t len,
+			  const char *eol)
+{
+	size_t n = 0;
 	for (size_t i = 0; i < m->nheaders; i++) {
 		const struct msg_header *h = &m->headers[i];
 		if (h->name_len != len || strncasecmp(h->name, name, len) != 0)
@@ -95,7 +107,9 @@ static void copy_fields(struct strbuf *b, const struct message *m, const char *n
 		strbuf_putc(b, ':');
 		sieve_mime_append_eol(b, h->raw, h->raw_len, eol);
 		strbuf_puts(b, eol);
+		n++;
 	}
+	return n;
 }
 
 static bool line_starts(const char *s, size_t len, const char *prefix)
@@ -132,12 +146,6 @@ static int enclose_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 			break;
 	}
 
-	/* RFC 5703 section 6: "This action does not affect messages that are
-	   forwarded via a 'redirect' action."  The message as it was before
-	   the first enclose is kept here for redirect (sieve/ext/core.c). */
-	if (sieve_runtime_ext_ctx(rt, "enclose") == NULL)
-		sieve_runtime_set_ext_ctx(rt, "enclose", m);
-
 	struct strbuf b = STRBUF_INIT, f = STRBUF_INIT;
 	struct given *given = arena_alloc(rt->arena, (nh + 1) * sizeof(*given));
 	size_t ngiven = 0;
@@ -153,15 +161,20 @@ static int enclose_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 		if (is_mime_field(hl[i].p, nl) ||
 		    (st != NULL && nl == 7 && strncasecmp(hl[i].p, "Subject", 7) == 0))
 			continue;
-		given[ngiven].name = hl[i].p;
-		given[ngiven].len = nl;
-		ngiven++;
+		if (!add && name_given_len(given, ngiven, hl[i].p, nl))
+			continue;   /* copied already: a name listed twice */
+		/* A name counts as given once a field was written: one the
+		   enclosed message lacks leaves Date and From to be made up
+		   (RFC 5322 requires both). */
 		if (add) {
 			sieve_mime_append_eol(&b, hl[i].p, hl[i].len, eol);
 			strbuf_puts(&b, eol);
-		} else {
-			copy_fields(&b, m, hl[i].p, nl, eol);
+		} else if (copy_fields(&b, m, hl[i].p, nl, eol) == 0) {
+			continue;
 		}
+		given[ngiven].name = hl[i].p;
+		given[ngiven].len = nl;
+		ngiven++;
 	}
 	const struct sieve_run_params *p = rt->params;
 	if (!name_given(given, ngiven, "Date"))
@@ -190,12 +203,19 @@ static int enclose_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 	strbuf_puts(&b, eol);
 	sieve_mime_append_eol(&b, text.p, text.len, eol);
 	strbuf_printf(&b, "%s--%s%sContent-Type: message/rfc822%s%s", eol, boundary, eol, eol, eol);
+	/* The line break before the closing delimiter belongs to it: the
+	   enclosed message ends as it ended. */
 	strbuf_append(&b, m->data, m->size);
-	if (m->size > 0 && m->data[m->size - 1] != '\n')
-		strbuf_puts(&b, eol);
 	strbuf_printf(&b, "%s--%s--%s", eol, boundary, eol);
 	int ret = sieve_mime_install(rt, a, &b);
 	strbuf_free(&b);
+	/* Running foreverypart loops go on with the parts after the current
+	   one, which now sit inside the message/rfc822 part, three places on
+	   (the new message, its text, the message/rfc822 part come first).
+	   Otherwise a loop would walk into the enclosed copy of the part that
+	   made it enclose, and enclose again until the edit limit. */
+	if (ret == SIEVE_OK)
+		sieve_fep_shift(rt, 3);
 	return ret;
 }
 

@@ -4,34 +4,15 @@
  * invalid sequence stays as it is; a code point that is not a Unicode
  * scalar value is an error. */
 #include "sieve/engine.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-static size_t put_utf8(char *out, unsigned long cp)
-{
-	if (cp < 0x80) { out[0] = (char)cp; return 1; }
-	if (cp < 0x800) { out[0] = (char)(0xc0 | (cp >> 6)); out[1] = (char)(0x80 | (cp & 0x3f)); return 2; }
-	if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12)); out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f)); return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18)); out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f)); out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
 }
 
 /* Decodes one "${hex:...}" or "${unicode:...}" at p (p points after "${").
@@ -63,7 +44,7 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 		if (*q == '}')
 			break;
 		const char *s = q;
-		while (q < end && hexval(*q) >= 0)
+		while (q < end && codec_hex_value((unsigned char)*q) >= 0)
 			q++;
 		if (q == s || (q < end && !is_blank(*q) && *q != '}')) {
 			strbuf_free(&tmp);
@@ -77,17 +58,17 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 				return 0;
 			}
 			if (nd == 1) {
-				strbuf_putc(&tmp, (char)hexval(s[0]));
+				strbuf_putc(&tmp, (char)codec_hex_value((unsigned char)s[0]));
 			} else {
 				for (size_t i = 0; i < nd; i += 2)
-					strbuf_putc(&tmp, (char)(hexval(s[i]) * 16 + hexval(s[i + 1])));
+					strbuf_putc(&tmp, (char)(codec_hex_value((unsigned char)s[i]) * 16 + codec_hex_value((unsigned char)s[i + 1])));
 			}
 		} else {
 			unsigned long cp = 0;
 			for (const char *d = s; d < q; d++) {
 				if (cp > 0x10ffff)
 					break;   /* already invalid; stop growing */
-				cp = cp * 16 + (unsigned long)hexval(*d);
+				cp = cp * 16 + (unsigned long)codec_hex_value((unsigned char)*d);
 			}
 			/* An invalid code point is only an error once the
 			   encoding is known to be complete (closing brace):
@@ -96,8 +77,7 @@ static long decode_one(const char *p, const char *end, struct strbuf *out, bool 
 				bad = true;
 				continue;
 			}
-			char u[4];
-			strbuf_append(&tmp, u, put_utf8(u, cp));
+			utf8_append(&tmp, (uint32_t)cp);
 		}
 		any = true;
 	}

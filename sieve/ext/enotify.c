@@ -16,6 +16,7 @@
  * section 3.9), and mail that is itself automatic is never notified about
  * (RFC 5436 section 2.7). */
 #include "sieve/ext/outgoing.h"
+#include "lib/codec.h"
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
@@ -143,23 +144,12 @@ static bool is_qchar(unsigned char c)
 	return c != 0 && strchr("!$'()*+,-./:;@_~", c) != NULL;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes "%XX" at *p (after the '%'); NUL is refused. */
 static bool pct_decode(const char **p, const char *end, char *out)
 {
 	if (end - *p < 2)
 		return false;
-	int h = hexval((*p)[0]), l = hexval((*p)[1]);
+	int h = codec_hex_value((unsigned char)(*p)[0]), l = codec_hex_value((unsigned char)(*p)[1]);
 	if (h < 0 || l < 0 || (h == 0 && l == 0))
 		return false;
 	*out = (char)(h << 4 | l);
@@ -510,6 +500,7 @@ static void notify_print(const struct sieve_action *act, struct strbuf *out, boo
 		strbuf_printf(out, "    => subject      : %s\n", u->subject);
 	if (n->from != NULL)
 		strbuf_printf(out, "    => from         : %s\n", n->from);
+	sieve_fcc_print(act, out, 13);   /* fcc: where the copy goes */
 	strbuf_puts(out, "    => recipients   :\n");
 	if (u->nrcpts == 0)
 		strbuf_puts(out, "       NONE, action has no effect\n");

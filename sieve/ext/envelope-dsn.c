@@ -17,10 +17,27 @@
  * Both are off unless the settings enable them ("+envelope-dsn"): only a
  * host that passes these SMTP parameters on makes them meaningful.
  *
- * None of these is an address, so address parts do not apply to them (the
- * RFC's example matches "rfc822;*@example.com" on the whole ORCPT).  A part
- * the delivery did not carry has no value: every test on it is false (and
- * :count counts zero). */
+ * Decisions, where RFC 6009 leaves room (Pigeonhole has no RFC 6009,
+ * Cyrus declares these two extensions unsupported, and Stalwart takes the
+ * values as its host gives them):
+ *  - ORCPT reaches the engine decoded: the host undoes RFC 3461's xtext
+ *    ("+2B" -> "+") and keeps the addr-type as given, so the RFC's example
+ *    :matches "rfc822;*@example.com" sees "rfc822;bob+x@example.com".
+ *  - With :all (the default) every part is its whole value, ORCPT with
+ *    its "addr-type;" prefix.  :localpart, :domain, :user and :detail take
+ *    apart the address of an "rfc822" ORCPT; an ORCPT of another type (say
+ *    "x400;...") and the other parts are no address and have no such
+ *    piece, so those tests are false.
+ *  - A part the delivery did not carry has no value: every test on it is
+ *    false (and :count counts zero); no default (such as RFC 3461's
+ *    implied NOTIFY=FAILURE) is made up.  bytrace has a value only when
+ *    the T flag was given.
+ *  - bytimeabsolute is written exactly as date's "iso8601" date-part
+ *    ("2010-05-28T20:00:00+02:00", "Z" for a zero offset), so that the
+ *    RFC's examples may compare the two as strings.
+ * `tamis test` simulates these parameters with the setting
+ * sieve_test_smtp_params ("NOTIFY=SUCCESS ORCPT=rfc822;a+2Bb@example.com
+ * BY=600;NT", as on the wire). */
 #include "sieve/engine.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,10 +62,17 @@ static size_t one_value(struct sieve_runtime *rt, const char *v, const char ***v
 
 /* ---- envelope-dsn ---- */
 
+/* An address part other than :all names a piece of an address; these
+   values are none (orcpt aside), so they have no such piece. */
+static bool whole_value_only(const struct sieve_exec_args *a)
+{
+	return sieve_args_addrpart(a) == SV_AP_ALL;
+}
+
 static size_t part_notify(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	if (env == NULL || env->dsn_notify == NULL)
+	if (env == NULL || env->dsn_notify == NULL || !whole_value_only(a))
 		return 0;
 	/* "SUCCESS,DELAY" is two values, so that :count counts keywords. */
 	const char *s = env->dsn_notify;
@@ -78,19 +102,34 @@ static size_t part_notify(struct sieve_runtime *rt, const struct sieve_exec_args
 static size_t part_orcpt(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	return one_value(rt, env != NULL ? env->dsn_orcpt : NULL, vals_r);
+	const char *v = env != NULL ? env->dsn_orcpt : NULL;
+	if (v == NULL)
+		return 0;
+	enum sieve_addrpart ap = sieve_args_addrpart(a);
+	if (ap == SV_AP_ALL)
+		return one_value(rt, v, vals_r);
+	/* :localpart, :domain, :user, :detail: pieces of the address of an
+	   "rfc822" ORCPT; other address types (x400 ...) have none. */
+	const char *semi = strchr(v, ';');
+	struct msg_address xa;
+	struct sieve_string piece;
+	if (semi == NULL || semi - v != 6 || strncasecmp(v, "rfc822", 6) != 0 ||
+	    msg_parse_path(rt->arena, semi + 1, &xa) != 0 || xa.domain == NULL ||
+	    !sieve_address_part(rt, ap, &xa, &piece))
+		return 0;
+	return one_value(rt, arena_strndup(rt->arena, piece.p, piece.len), vals_r);
 }
 
 static size_t part_ret(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	return one_value(rt, env != NULL ? env->dsn_ret : NULL, vals_r);
+	return one_value(rt, env != NULL && whole_value_only(a) ? env->dsn_ret : NULL, vals_r);
 }
 
 static size_t part_envid(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	return one_value(rt, env != NULL ? env->dsn_envid : NULL, vals_r);
+	return one_value(rt, env != NULL && whole_value_only(a) ? env->dsn_envid : NULL, vals_r);
 }
 
 static const struct sieve_envelope_part ep_notify = { "notify", false, part_notify };
@@ -127,7 +166,7 @@ static size_t part_bytimeabsolute(struct sieve_runtime *rt, const struct sieve_e
 				  const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	if (env == NULL || env->by_deadline == 0)
+	if (env == NULL || env->by_deadline == 0 || !whole_value_only(a))
 		return 0;
 	time_t t = env->by_deadline;
 	long off;
@@ -143,10 +182,13 @@ static size_t part_bytimeabsolute(struct sieve_runtime *rt, const struct sieve_e
 		localtime_r(&t, &tm);
 		off = tm.tm_gmtoff;
 	}
+	/* Written as date's "iso8601" date-part is (RFC 5260 section 4.2: a
+	   zero offset is "Z"), so that the two compare as strings. */
 	long aoff = off < 0 ? -off : off;
-	const char *v = arena_printf(rt->arena, "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-				     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-				     tm.tm_sec, off < 0 ? '-' : '+', aoff / 3600, (aoff % 3600) / 60);
+	const char *zs = off == 0 ? "Z" : arena_printf(rt->arena, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+							aoff / 3600, (aoff % 3600) / 60);
+	const char *v = arena_printf(rt->arena, "%04d-%02d-%02dT%02d:%02d:%02d%s", tm.tm_year + 1900,
+				     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, zs);
 	return one_value(rt, v, vals_r);
 }
 
@@ -154,7 +196,7 @@ static size_t part_bytimerelative(struct sieve_runtime *rt, const struct sieve_e
 				  const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	if (env == NULL || env->by_deadline == 0)
+	if (env == NULL || env->by_deadline == 0 || !whole_value_only(a))
 		return 0;
 	time_t now = rt->params->host != NULL && rt->params->host->now != NULL ?
 		rt->params->host->now(rt->params->host->ctx) : time(NULL);
@@ -165,7 +207,7 @@ static size_t part_bytimerelative(struct sieve_runtime *rt, const struct sieve_e
 static size_t part_bymode(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	if (env == NULL || env->by_deadline == 0)
+	if (env == NULL || env->by_deadline == 0 || !whole_value_only(a))
 		return 0;
 	return one_value(rt, env->by_mode == 'N' || env->by_mode == 'n' ? "NOTIFY" : "RETURN", vals_r);
 }
@@ -173,7 +215,7 @@ static size_t part_bymode(struct sieve_runtime *rt, const struct sieve_exec_args
 static size_t part_bytrace(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char ***vals_r)
 {
 	const struct sieve_envelope *env = env_of(rt);
-	if (env == NULL || env->by_deadline == 0 || !env->by_trace)
+	if (env == NULL || env->by_deadline == 0 || !env->by_trace || !whole_value_only(a))
 		return 0;
 	return one_value(rt, "TRACE", vals_r);
 }

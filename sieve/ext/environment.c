@@ -9,6 +9,7 @@
  * (sieve_run_params.env_location/env_phase: "MDA" and "during" by
  * default).  An unknown item has no value: every match fails. */
 #include "sieve/engine.h"
+#include "sieve/ext/outgoing.h"
 #include <string.h>
 #include <unistd.h>
 
@@ -17,18 +18,6 @@
 
 const char *sieve_environment_item(struct sieve_runtime *rt, const char *name);
 const char *sieve_vnd_environment_item(struct sieve_runtime *rt, const char *name);
-
-static const char *env_hostname(struct sieve_runtime *rt)
-{
-	const char *h = sieve_config_get(rt->cfg, "hostname");
-	if (h != NULL && *h != '\0')
-		return h;
-	char buf[256];
-	if (gethostname(buf, sizeof(buf)) < 0 || buf[0] == '\0')
-		return "localhost";
-	buf[sizeof(buf) - 1] = '\0';
-	return arena_strdup(rt->arena, buf);
-}
 
 static bool binary_has(struct sieve_runtime *rt, const char *ext)
 {
@@ -44,9 +33,9 @@ static bool binary_has(struct sieve_runtime *rt, const char *ext)
 const char *sieve_environment_item(struct sieve_runtime *rt, const char *name)
 {
 	if (strcmp(name, "host") == 0)
-		return env_hostname(rt);
+		return sieve_hostname(rt->cfg, rt->arena);
 	if (strcmp(name, "domain") == 0) {
-		const char *h = env_hostname(rt);
+		const char *h = sieve_hostname(rt->cfg, rt->arena);
 		const char *dot = strchr(h, '.');
 		return dot != NULL && dot[1] != '\0' ? dot + 1 : h;
 	}

@@ -9,17 +9,32 @@
  *     sieve_extlists_list  = :addrbook:default /etc/tamis/lists/friends
  *     sieve_extlists_list2 = tag:example.com,2010-05-28:mylist /srv/mylist
  *
- * (the list name, then the file).  A list file holds one member per line;
- * surrounding blanks, empty lines and lines starting with '#' are ignored.
- * Membership is ASCII case-insensitive and exact; a value longer than
- * sieve_extlists_max_lookup_size (default 512, as Dovecot's) is never a
- * member.  A list is read once per run, at its first use, into a sorted
- * array searched by bisection; files are bounded (sieve_extlists_max_size,
- * default 16M) and so is the number of lists (64).  A constant list name
- * that is not configured is a compile error; a computed one has no
+ * (the list name, then the file).  Names are URIs (RFC 6134);
+ * ":addrbook:..." is the shorthand of "urn:ietf:params:sieve:addrbook:..."
+ * and names compare without regard to case, as in Pigeonhole 2.4, so
+ * settings and scripts may spell a list either way.  Query parts such as
+ * ":addrbook:personal?label=Family" are part of the name: that list is
+ * whatever file the settings give it.  ":addrbook:default" always exists,
+ * empty unless configured (Pigeonhole 2.4 too).  A list file holds one
+ * member per line; surrounding blanks, empty lines and lines starting
+ * with '#' are ignored.  Membership is ASCII case-insensitive and exact;
+ * a value longer than sieve_extlists_max_lookup_size (default 1024, as
+ * Pigeonhole 2.4's) is never a member.  After a :list match ${0} is the value
+ * found in the list (Pigeonhole 2.4 does the same; ${1}... stay empty).
+ * A list is read once per run, at its first use, into a sorted array
+ * searched by bisection; files are bounded (sieve_extlists_max_size,
+ * default 16M) and so is the number of lists (64).
+ *
+ * Errors: a constant list name that is not configured is a compile error
+ * (as in Cyrus; Pigeonhole only warns at run time); a computed one has no
  * members (a warning says so), except for redirect :list, where it is a
- * runtime error.  The comparator of a :list test is not used (RFC 6134 leaves
- * membership to the list).  Off unless the settings enable it. */
+ * runtime error.  valid_ext_list is simply false for a name that is no
+ * configured list, whatever its form.  A comparator with :list is refused
+ * with Pigeonhole's wording (RFC 6134 leaves membership to the list).
+ * redirect :list, which Pigeonhole 2.4 refuses, sends to every member
+ * (Cyrus hands the list to its host instead), each copy counting against
+ * sieve_max_redirects and taking redirect-dsn/redirect-deliverby options.
+ * Off unless the settings enable it. */
 #include "sieve/engine.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -32,9 +47,42 @@
 
 #define EXTLISTS_MAX_LISTS 64
 
+static void lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			*s = (char)(*s + 32);
+}
+
+/* A list name in the form names are compared in (malloc'd): RFC 6134's
+ * shorthand ":addrbook:default" expanded to the URN it stands for,
+ * "urn:ietf:params:sieve:addrbook:default", and lower-cased, since
+ * Pigeonhole 2.4 compares list names without regard to case (URN prefixes
+ * and namespace ids are case-insensitive anyway).  So the settings and a
+ * script may each use either spelling.  The caller keeps out names that
+ * hold NUL. */
+static char *name_canonical(const char *name, size_t len)
+{
+	static const char urn[] = "urn:ietf:params:sieve";
+	size_t plen = len > 0 && name[0] == ':' ? sizeof(urn) - 1 : 0;
+	char *s = malloc(plen + len + 1);
+	if (s == NULL)
+		abort();
+	memcpy(s, urn, plen);
+	memcpy(s + plen, name, len);
+	s[plen + len] = '\0';
+	lower(s);
+	return s;
+}
+
 /* The file configured for list `name` (malloc'd), or NULL. */
 static char *list_file(const struct sieve_config *cfg, const char *name, size_t nlen)
 {
+	/* A name holding NUL is no list (and would compare short). */
+	if (memchr(name, '\0', nlen) != NULL)
+		return NULL;
+	char *want = name_canonical(name, nlen);
+	char *found = NULL;
 	for (unsigned i = 1; i <= EXTLISTS_MAX_LISTS; i++) {
 		char key[48];
 		if (i == 1)
@@ -47,7 +95,10 @@ static char *list_file(const struct sieve_config *cfg, const char *name, size_t 
 		while (*v == ' ' || *v == '\t')
 			v++;
 		size_t n = strcspn(v, " \t");
-		if (n != nlen || memcmp(v, name, nlen) != 0)
+		char *have = name_canonical(v, n);
+		bool same = strcmp(have, want) == 0;
+		free(have);
+		if (!same)
 			continue;
 		const char *path = v + n;
 		while (*path == ' ' || *path == '\t')
@@ -55,23 +106,41 @@ static char *list_file(const struct sieve_config *cfg, const char *name, size_t 
 		size_t plen = strlen(path);
 		while (plen > 0 && (path[plen - 1] == ' ' || path[plen - 1] == '\t'))
 			plen--;
-		return plen > 0 ? strndup(path, plen) : NULL;
+		if (plen > 0)
+			found = strndup(path, plen);
+		break;
 	}
-	return NULL;
+	free(want);
+	return found;
+}
+
+/* The user's default address book always exists, if only empty when the
+ * settings name no file for it: RFC 6134's examples rely on
+ * ":addrbook:default", and Pigeonhole 2.4 defines it the same way. */
+static bool is_default_addrbook(const char *name, size_t len)
+{
+	if (memchr(name, '\0', len) != NULL)
+		return false;
+	char *c = name_canonical(name, len);
+	bool r = strcmp(c, "urn:ietf:params:sieve:addrbook:default") == 0;
+	free(c);
+	return r;
 }
 
 static bool list_known(const struct sieve_config *cfg, const char *name, size_t len)
 {
 	char *f = list_file(cfg, name, len);
 	free(f);
-	return f != NULL;
+	return f != NULL || is_default_addrbook(name, len);
 }
 
 /* ---- lists, loaded per run ---- */
 
 struct ext_list {
-	const char *name;
+	const char *name;           /* canonical (name_canonical()) */
 	size_t nlen;
+	const char *raw;            /* as the script spelled it first */
+	size_t rawlen;
 	bool ok;                    /* configured and readable */
 	const char **items;         /* lower-cased, sorted */
 	size_t nitems;
@@ -87,36 +156,22 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void lower(char *s)
-{
-	for (; *s != '\0'; s++)
-		if (*s >= 'A' && *s <= 'Z')
-			*s = (char)(*s + 32);
-}
-
 static void list_load(struct sieve_runtime *rt, struct ext_list *l)
 {
-	char *path = list_file(rt->cfg, l->name, l->nlen);
-	if (path == NULL)
+	char *path = list_file(rt->cfg, l->raw, l->rawlen);
+	if (path == NULL) {
+		l->ok = is_default_addrbook(l->raw, l->rawlen);
 		return;
+	}
 	uint64_t max = sieve_config_uint(rt->cfg, "sieve_extlists_max_size", 16u << 20);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	free(path);
 	if (fd < 0)
 		return;
 	struct strbuf data = STRBUF_INIT;
-	char chunk[65536];
-	ssize_t r;
-	bool too_big = false;
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0) {
-		strbuf_append(&data, chunk, (size_t)r);
-		if (data.len > max) {
-			too_big = true;
-			break;
-		}
-	}
+	int r = strbuf_read_fd(&data, fd, max > SIZE_MAX ? SIZE_MAX : (size_t)max);
 	close(fd);
-	if (r < 0 || too_big) {
+	if (r < 0) {
 		strbuf_free(&data);
 		return;
 	}
@@ -158,14 +213,31 @@ static struct ext_list *list_get(struct sieve_runtime *rt, const struct sieve_ex
 		run = arena_alloc(rt->arena, sizeof(*run));
 		sieve_runtime_set_ext_ctx(rt, "extlists", run);
 	}
-	for (size_t i = 0; i < run->nlists; i++)
-		if (run->lists[i].nlen == len && memcmp(run->lists[i].name, name, len) == 0)
-			return run->lists[i].ok ? &run->lists[i] : NULL;
-	if (run->nlists == EXTLISTS_MAX_LISTS)
+	/* A computed name holding NUL is no list (and would compare short). */
+	if (memchr(name, '\0', len) != NULL) {
+		if (warn)
+			sieve_runtime_warning(rt, a, "unknown external list '%s': no value is a member",
+					      sieve_str_sanitize(rt->arena, name, len, 80));
 		return NULL;
+	}
+	/* Cached under the canonical name: both spellings are one list. */
+	char *canon = name_canonical(name, len);
+	for (size_t i = 0; i < run->nlists; i++) {
+		if (strcmp(run->lists[i].name, canon) == 0) {
+			free(canon);
+			return run->lists[i].ok ? &run->lists[i] : NULL;
+		}
+	}
+	if (run->nlists == EXTLISTS_MAX_LISTS) {
+		free(canon);
+		return NULL;
+	}
 	struct ext_list *l = &run->lists[run->nlists++];
-	l->name = arena_strndup(rt->arena, name, len);
-	l->nlen = len;
+	l->name = arena_strdup(rt->arena, canon);
+	l->nlen = strlen(canon);
+	free(canon);
+	l->raw = arena_strndup(rt->arena, name, len);
+	l->rawlen = len;
 	list_load(rt, l);
 	if (!l->ok && warn)
 		sieve_runtime_warning(rt, a, "unknown external list '%s': no value is a member",
@@ -211,8 +283,19 @@ bool sieve_extlists_match_key(struct sieve_match_ctx *m, size_t key, const char 
 	struct ext_list *l = list_get(m->rt, m->a, k->p, k->len, true);
 	if (l == NULL)
 		return false;
-	size_t max = (size_t)sieve_config_uint(m->rt->cfg, "sieve_extlists_max_lookup_size", 512);
-	return list_member(l, val, len, max);
+	size_t max = (size_t)sieve_config_uint(m->rt->cfg, "sieve_extlists_max_lookup_size", 1024);
+	if (!list_member(l, val, len, max))
+		return false;
+	/* As Pigeonhole 2.4: ${0} is the value found in the list (the other
+	   match variables are left empty). */
+	struct sieve_runtime *rt = m->rt;
+	if (rt->mv_enabled) {
+		memset(&rt->mv, 0, sizeof(rt->mv));
+		rt->mv.count = 1;
+		rt->mv.v[0].p = arena_memdup(rt->arena, val, len);
+		rt->mv.v[0].len = len;
+	}
+	return true;
 }
 
 static const struct sieve_tag_def tag_list = { "list", SV_TC_MATCH, SV_MATCH_LIST, 0, NULL };
@@ -290,7 +373,8 @@ int sieve_extlists_redirect(struct sieve_runtime *rt, const struct sieve_exec_ar
 					    sieve_str_sanitize(rt->arena, l->items[i], strlen(l->items[i]), 80));
 			return SIEVE_FAILURE;
 		}
-		struct sieve_action *act = sieve_action_new(rt, &sieve_act_redirect, a);
+		/* As a plain redirect: the message before replace/enclose. */
+		struct sieve_action *act = sieve_send_action_new(rt, &sieve_act_redirect, a);
 		act->address = arena_strdup(rt->result->arena, norm);
 		act->copy = copy;
 		for (size_t k = 0; k < rt->bin->nexts; k++) {

@@ -4,6 +4,7 @@
  * shell, a poll() loop over stdin/stdout/stderr, a wall-clock timeout that
  * kills the program's process group, bounded output. */
 #include "sieve/ext/extprograms.h"
+#include "lib/utf8.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,38 +27,6 @@
 
 /* ---- names and arguments ---- */
 
-/* Decodes one UTF-8 sequence at p[0..len); returns its length, 0 if
-   invalid (overlong forms, surrogates and values past U+10FFFF too). */
-static size_t utf8_decode(const unsigned char *p, size_t len, uint32_t *cp)
-{
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	size_t n;
-	uint32_t c, min;
-	if ((p[0] & 0xe0) == 0xc0) {
-		n = 2; c = p[0] & 0x1f; min = 0x80;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3; c = p[0] & 0x0f; min = 0x800;
-	} else if ((p[0] & 0xf8) == 0xf0) {
-		n = 4; c = p[0] & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 bool extprog_name_valid(const char *name, size_t len)
 {
 	if (len == 0 || len > EXTPROG_MAX_NAME_CHARS * 4)
@@ -70,7 +39,7 @@ bool extprog_name_valid(const char *name, size_t len)
 	size_t chars = 0;
 	for (size_t i = 0; i < len;) {
 		uint32_t c;
-		size_t n = utf8_decode(p + i, len - i, &c);
+		size_t n = utf8_decode(p + i, len - i, &c, UTF8_STRICT);
 		if (n == 0)
 			return false;
 		i += n;

@@ -427,7 +427,7 @@ const struct sieve_extension_def sieve_ext_vnd_pipe = {
 	.name = "vnd.dovecot.pipe",
 	/* Off unless the administrator enables it; on in `tamis testsuite`
 	   so that Pigeonhole's tests can configure it. */
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = pipe_commands,
 };
 
@@ -438,9 +438,27 @@ static bool run_as_test(const struct sieve_runtime *rt, const struct sieve_exec_
 	return rt->bin->code[a->pc] == SV_OP_TEST;
 }
 
+/* The common end of filter and execute, once the caller has taken what
+   it wants from a successful run: a failure other than a non-zero exit is
+   reported, res is freed, and the command's outcome is returned.  As a
+   test the command is true only when the program ran and exited 0; as a
+   command it fails the script only when the program could not be run. */
+static int program_finish(struct sieve_runtime *rt, const struct sieve_exec_args *a, const char *action,
+			  const struct prog_settings *s, const char *name, enum extprog_status st,
+			  struct extprog_result *res)
+{
+	if (st != EXTPROG_OK && st != EXTPROG_FALSE)
+		runtime_report(rt, a, action, s, name, res);
+	extprog_result_free(res);
+	if (run_as_test(rt, a)) {
+		rt->test_result = st == EXTPROG_OK;
+		return SIEVE_OK;
+	}
+	return st >= EXTPROG_FALSE ? SIEVE_OK : SIEVE_FAILURE;
+}
+
 static int filter_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
-	bool as_test = run_as_test(rt, a);
 	struct prog_call call;
 	if (read_program(rt, a, rt->arena, &call) < 0)
 		return SIEVE_FAILURE;
@@ -471,15 +489,8 @@ static int filter_execute(struct sieve_runtime *rt, const struct sieve_exec_args
 		   it lives in the run's arena, as long as the result. */
 		char *data = arena_memdup(rt->arena, res.output, res.output_len);
 		sieve_runtime_replace_message(rt, msg_parse(rt->arena, data, res.output_len));
-	} else if (st != EXTPROG_FALSE) {
-		runtime_report(rt, a, "filter", &s, call.name, &res);
 	}
-	extprog_result_free(&res);
-	if (as_test) {
-		rt->test_result = st == EXTPROG_OK;
-		return SIEVE_OK;
-	}
-	return st >= EXTPROG_FALSE ? SIEVE_OK : SIEVE_FAILURE;
+	return program_finish(rt, a, "filter", &s, call.name, st, &res);
 }
 
 static const struct sieve_command_def cmd_filter = {
@@ -490,7 +501,7 @@ static const struct sieve_command_def *const filter_commands[] = { &cmd_filter, 
 
 const struct sieve_extension_def sieve_ext_vnd_filter = {
 	.name = "vnd.dovecot.filter",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = filter_commands,
 };
 
@@ -500,16 +511,6 @@ static const struct sieve_tag_def tag_input = { "input", SV_TC_NONE, 0, SV_AT_ST
 static const struct sieve_tag_def tag_pipe = { "pipe", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_output = { "output", SV_TC_NONE, 0, SV_AT_STRING, "varname" };
 static const struct sieve_tag_def *const execute_tags[] = { &tag_input, &tag_pipe, &tag_output, NULL };
-
-static bool var_identifier(const char *s, size_t n)
-{
-	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
-			return false;
-	return true;
-}
 
 static int execute_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
@@ -536,7 +537,7 @@ static int execute_validate(struct sieve_validator *v, struct sieve_cmd *c)
 		}
 		const struct sieve_cstring *name = &t->val.strs[0];
 		char buf[256];
-		if (!sieve_cstring_is_const(name) || !var_identifier(name->data, name->len)) {
+		if (!sieve_cstring_is_const(name) || !sieve_identifier_valid(name->data, name->len, 0)) {
 			sieve_validator_error(v, name->loc, "invalid variable name '%s'",
 					      sanitize(buf, name->data, name->len, 60));
 			return -1;
@@ -556,7 +557,6 @@ static int execute_validate(struct sieve_validator *v, struct sieve_cmd *c)
 
 static int execute_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
-	bool as_test = run_as_test(rt, a);
 	struct prog_call call;
 	if (read_program(rt, a, rt->arena, &call) < 0)
 		return SIEVE_FAILURE;
@@ -593,19 +593,10 @@ static int execute_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 		free(input);
 		log_stderr(rt->params->host, "execute", call.name, &res);
 	}
-	if (st == EXTPROG_OK) {
-		if (out_tag != NULL && out_tag->val.type == SV_OPD_NUMBER)
-			sieve_runtime_var_set(rt, false, (unsigned)out_tag->val.number,
-					      res.output, res.output_len);
-	} else if (st != EXTPROG_FALSE) {
-		runtime_report(rt, a, "execute", &s, call.name, &res);
-	}
-	extprog_result_free(&res);
-	if (as_test) {
-		rt->test_result = st == EXTPROG_OK;
-		return SIEVE_OK;
-	}
-	return st >= EXTPROG_FALSE ? SIEVE_OK : SIEVE_FAILURE;
+	if (st == EXTPROG_OK && out_tag != NULL && out_tag->val.type == SV_OPD_NUMBER)
+		sieve_runtime_var_set(rt, false, (unsigned)out_tag->val.number,
+				      res.output, res.output_len);
+	return program_finish(rt, a, "execute", &s, call.name, st, &res);
 }
 
 static const struct sieve_command_def cmd_execute = {
@@ -616,6 +607,6 @@ static const struct sieve_command_def *const execute_commands[] = { &cmd_execute
 
 const struct sieve_extension_def sieve_ext_vnd_execute = {
 	.name = "vnd.dovecot.execute",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = execute_commands,
 };

@@ -10,6 +10,7 @@
  * by its execute hook, so both follow whatever set supports (local and
  * global variables, size limits, modifier order). */
 #include "sieve/ext/mime-common.h"
+#include "lib/utf8.h"
 #include <string.h>
 #include <strings.h>
 
@@ -124,18 +125,6 @@ static int extracttext_on_require(struct sieve_validator *v, const struct ast_no
 	return -1;
 }
 
-/* :first counts octets, as Pigeonhole does; a character the limit would
-   cut in two is left out rather than split (the value stays UTF-8). */
-static size_t utf8_prefix(const char *s, size_t len, uint64_t n)
-{
-	if (n >= len)
-		return len;
-	size_t i = (size_t)n;
-	while (i > 0 && ((unsigned char)s[i] & 0xC0) == 0x80)
-		i--;
-	return i;
-}
-
 static int extracttext_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
 {
 	struct sieve_fep_loop *loop = sieve_fep_current(rt, a->pc);
@@ -150,7 +139,11 @@ static int extracttext_execute(struct sieve_runtime *rt, const struct sieve_exec
 		text = sieve_mime_text(pp, loop->cur, &len);
 	const struct sieve_exec_tag *first = sieve_args_tag(a, "first");
 	if (first != NULL)
-		len = utf8_prefix(text, len, first->val.number);
+		/* :first counts octets, as Pigeonhole does; a character the
+		   limit would cut in two is left out rather than split (the
+		   value stays UTF-8). */
+		len = utf8_truncate(text, len, first->val.number >= len ? len : (size_t)first->val.number,
+				    UTF8_TRUNC_BOUNDARY);
 
 	/* Store through set: its execute reads the slot (pos[0]), the value
 	   (pos[1]) and the modifier tags. */

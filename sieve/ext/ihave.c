@@ -18,7 +18,7 @@ static bool capability_known(struct sieve_validator *v, const char *name, int *i
 	const struct sieve_extension_def *e = sieve_extension_by_index(idx);
 	*idx_r = idx;
 	return idx >= 0 && e->name[0] != '@' &&
-		sieve_extension_enabled(v->cfg, idx, v->params->admin, v->params->testsuite);
+		sieve_extension_enabled_for(v->cfg, idx, v->params);
 }
 
 /* Loads an extension for the rest of the script, as require does. */

@@ -441,18 +441,6 @@ static int hasflag_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 /* ------------------------------------------------------------------ */
 /* Validation                                                          */
 
-static bool is_identifier(const char *s, size_t n)
-{
-	if (n == 0 || n > 64 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static const char *cval_type_name(const struct sieve_cval *cv)
 {
 	return cv->type == SV_AT_STRLIST ? "string list" : cv->type == SV_AT_NUMBER ? "number" : "string";
@@ -461,7 +449,7 @@ static const char *cval_type_name(const struct sieve_cval *cv)
 /* Resolves a variable name argument to its slot; -1 after an error. */
 static int variable_slot(struct sieve_validator *v, const struct sieve_cstring *s)
 {
-	if (!sieve_cstring_is_const(s) || !is_identifier(s->data, s->len)) {
+	if (!sieve_cstring_is_const(s) || !sieve_identifier_valid(s->data, s->len, 64)) {
 		sieve_validator_error(v, s->loc, "invalid variable name '%s'",
 				      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 80));
 		return -1;

@@ -17,6 +17,7 @@
  * runtime's rt->globals, shared by every script of the binary.  "return"
  * jumps to the END of the running script's range. */
 #include "sieve/validator.h"
+#include "lib/utf8.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -183,38 +184,6 @@ static void vctx_import(struct sieve_validator *v, struct inc_vctx *ctx, const c
 /* ------------------------------------------------------------------ */
 /* Script names                                                        */
 
-/* Decodes one UTF-8 character at s (len > 0); -1 when malformed. */
-static long utf8_decode(const unsigned char *s, size_t len, size_t *n_r)
-{
-	unsigned char c = s[0];
-	size_t n;
-	long cp;
-	if (c < 0x80) {
-		*n_r = 1;
-		return c;
-	} else if ((c & 0xe0) == 0xc0) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return -1;
-	}
-	if (n > len)
-		return -1;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	*n_r = n;
-	return cp;
-}
-
 /* Pigeonhole's sieve_script_name_is_valid(): 1 to 256 characters of valid
  * UTF-8, none of them a control character (C0, DEL, C1), '/', or U+2028 /
  * U+2029 (RFC 5198's line and paragraph separators). */
@@ -224,9 +193,9 @@ static bool script_name_valid(const char *name, size_t len)
 		return false;
 	size_t chars = 0;
 	for (size_t i = 0; i < len;) {
-		size_t n;
-		long cp = utf8_decode((const unsigned char *)name + i, len - i, &n);
-		if (cp < 0 || cp <= 0x1f || cp == '/' || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+		uint32_t cp;
+		size_t n = utf8_decode((const unsigned char *)name + i, len - i, &cp, UTF8_LAX);
+		if (n == 0 || cp <= 0x1f || cp == '/' || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
 		    cp == 0x2028 || cp == 0x2029)
 			return false;
 		i += n;
@@ -511,18 +480,6 @@ static const struct sieve_command_def cmd_return = {
 /* ------------------------------------------------------------------ */
 /* global (and the deprecated import / export)                         */
 
-static bool var_identifier_valid(const char *s, size_t n)
-{
-	if (n == 0 || n > 64 || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
-			return false;
-	}
-	return true;
-}
-
 static int global_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
 	struct inc_vctx *ctx = vctx_get(v);
@@ -554,7 +511,7 @@ static int global_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	const struct sieve_cval *cv = &c->pos[0];
 	for (size_t i = 0; i < cv->nstrs; i++) {
 		const struct sieve_cstring *s = &cv->strs[i];
-		if (!var_identifier_valid(s->data, s->len)) {
+		if (!sieve_identifier_valid(s->data, s->len, 64)) {
 			sieve_validator_error(v, c->node->loc, "invalid variable identifier '%s'",
 					      sieve_str_sanitize(a, s->data, s->len, 80));
 			return -1;
@@ -791,27 +748,11 @@ static int read_file(const char *path, struct strbuf *out, const char **error_r)
 		*error_r = "not a regular file";
 		return -1;
 	}
-	char chunk[65536];
-	for (;;) {
-		ssize_t r = read(fd, chunk, sizeof(chunk));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			*error_r = strerror(errno);
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		strbuf_append(out, chunk, (size_t)r);
-		if (out->len > INC_MAX_SOURCE) {
-			*error_r = "script too large";
-			close(fd);
-			return -1;
-		}
-	}
+	int ret = strbuf_read_fd(out, fd, INC_MAX_SOURCE);
+	if (ret < 0)
+		*error_r = errno == EFBIG ? "script too large" : strerror(errno);
 	close(fd);
-	return 1;
+	return ret < 0 ? -1 : 1;
 }
 
 /* "~/x" -> "$HOME/x" (malloc'd). */

@@ -231,12 +231,12 @@ static const struct sieve_command_def *const servermetadata_commands[] = {
 /* Off by default, as in Pigeonhole; on in the testsuite. */
 const struct sieve_extension_def sieve_ext_mboxmetadata = {
 	.name = "mboxmetadata",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = mboxmetadata_commands,
 };
 
 const struct sieve_extension_def sieve_ext_servermetadata = {
 	.name = "servermetadata",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = servermetadata_commands,
 };

@@ -3,6 +3,8 @@
  * loop stack, Content-Type reading as Pigeonhole does it, and HTML to text
  * as Dovecot's mail-html2text does it (checked against sieve-test). */
 #include "sieve/ext/mime-common.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -61,70 +63,23 @@ struct sieve_mime_parts *sieve_mime_parts(struct message *m)
 
 /* ---- Content-Type as Pigeonhole reads it ---- */
 
-static int mime_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Dovecot's MIME token: atext and '.', but not '/', '?' or '='; 8-bit
-   bytes count as atext. */
-static bool ct_token_char(unsigned char c)
-{
-	if (c >= 0x80)
-		return true;
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-^_`{|}~.", c) != NULL;
-}
-
-/* Blanks and (nested) comments; returns the first other byte. */
-static const char *ct_skip(const char *p)
-{
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '(')
-			return p;
-		unsigned level = 0;
-		for (; *p != '\0'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == '(')
-				level++;
-			else if (*p == ')' && --level == 0) {
-				p++;
-				break;
-			}
-		}
-	}
-}
-
 bool sieve_mime_parse_ctype(struct arena *a, const char *value, bool ctype,
 			    const char **type_r, const char **subtype_r)
 {
-	const char *p = ct_skip(value), *s = p;
+	const char *s;
+	size_t len;
 	*type_r = *subtype_r = "";
-	while (ct_token_char((unsigned char)*p))
-		p++;
-	const char *type = arena_strndup(a, s, (size_t)(p - s));
-	p = ct_skip(p);
+	const char *p = msg_mime_token(msg_mime_skip_cfws(value), &s, &len);
+	const char *type = arena_strndup(a, s, len);
+	p = msg_mime_skip_cfws(p);
 	if (ctype) {
 		if (*type == '\0' || *p != '/')
 			return false;
-		p = ct_skip(p + 1);
-		s = p;
-		while (ct_token_char((unsigned char)*p))
-			p++;
-		if (p == s)
+		p = msg_mime_token(msg_mime_skip_cfws(p + 1), &s, &len);
+		if (len == 0)
 			return false;
-		*subtype_r = arena_strndup(a, s, (size_t)(p - s));
-		p = ct_skip(p);
+		*subtype_r = arena_strndup(a, s, len);
+		p = msg_mime_skip_cfws(p);
 	}
 	if (*p != '\0' && *p != ';') {
 		*subtype_r = "";
@@ -134,174 +89,68 @@ bool sieve_mime_parse_ctype(struct arena *a, const char *value, bool ctype,
 	return true;
 }
 
-/* One "name=value" after a ';' (value a token or a quoted string).
-   Returns the position after it, or NULL at the end; *ok_r is false for
-   something that is no parameter (it is skipped up to the next ';'). */
-static const char *param_next(struct arena *a, const char *p, const char **name_r,
-			      const char **value_r, bool *ok_r)
+/* Pigeonhole's content_type_param_decode(): %XX decoded; a '%' without
+   two hex digits makes the whole value undecodable (NULL). */
+static const char *param_pct_decode(struct arena *a, const char *s)
 {
-	*ok_r = false;
-	p = ct_skip(p);
-	while (*p != '\0' && *p != ';') {
-		/* Junk before the next ';' (a broken value): skip it, quoted
-		   strings as a whole. */
-		if (*p == '"') {
-			for (p++; *p != '\0' && *p != '"'; p++)
-				if (*p == '\\' && p[1] != '\0')
-					p++;
-			if (*p == '"')
-				p++;
-		} else {
-			p++;
-		}
-	}
-	if (*p == '\0')
-		return NULL;
-	p = ct_skip(p + 1);
-	const char *n = p;
-	/* RFC 2231 names carry '*', which Dovecot's MIME token allows. */
-	while (ct_token_char((unsigned char)*p))
-		p++;
-	size_t nl = (size_t)(p - n);
-	p = ct_skip(p);
-	if (nl == 0 || *p != '=')
-		return p;
-	p = ct_skip(p + 1);
-	struct strbuf v = STRBUF_INIT;
-	if (*p == '"') {
-		for (p++; *p != '\0' && *p != '"'; p++) {
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			strbuf_putc(&v, *p);
-		}
-		if (*p == '"')
-			p++;
-	} else {
-		const char *s = p;
-		while (ct_token_char((unsigned char)*p))
-			p++;
-		strbuf_append(&v, s, (size_t)(p - s));
-	}
-	*name_r = arena_strndup(a, n, nl);
-	*value_r = arena_memdup(a, v.data != NULL ? v.data : "", v.len);
-	strbuf_free(&v);
-	*ok_r = true;
-	return p;
-}
-
-struct rfc2231_sec {
-	const char *base;     /* name without the suffix */
-	size_t base_len;
-	long sec;             /* -1: "name*" */
-	bool ext;             /* charset'lang'%XX value */
-	const char *value;
-};
-
-static int sec_cmp(const void *x, const void *y)
-{
-	const struct rfc2231_sec *a = x, *b = y;
-	size_t n = a->base_len < b->base_len ? a->base_len : b->base_len;
-	int c = strncasecmp(a->base, b->base, n);
-	if (c != 0)
-		return c;
-	if (a->base_len != b->base_len)
-		return a->base_len < b->base_len ? -1 : 1;
-	return a->sec < b->sec ? -1 : a->sec > b->sec;
-}
-
-static void pct_decode(struct strbuf *b, const char *s)
-{
+	struct strbuf b = STRBUF_INIT;
 	for (; *s != '\0'; s++) {
-		int h, l;
-		if (*s == '%' && (h = mime_hexval(s[1])) >= 0 && (l = mime_hexval(s[2])) >= 0) {
-			strbuf_putc(b, (char)(h * 16 + l));
-			s += 2;
-		} else {
-			strbuf_putc(b, *s);
+		if (*s != '%') {
+			strbuf_putc(&b, *s);
+			continue;
 		}
+		int h = codec_hex_value((unsigned char)s[1]), l = h >= 0 ? codec_hex_value((unsigned char)s[2]) : -1;
+		if (l < 0) {
+			strbuf_free(&b);
+			return NULL;
+		}
+		strbuf_putc(&b, (char)(h * 16 + l));
+		s += 2;
 	}
+	const char *r = arena_memdup(a, b.data != NULL ? b.data : "", b.len);
+	strbuf_free(&b);
+	return r;
 }
 
-#define MIME_PARAMS_MAX 128
-
-size_t sieve_mime_params(struct arena *a, const char *value, struct sieve_mime_param **params_r)
+size_t sieve_mime_param_values(struct arena *a, const char *value,
+			       const struct sieve_string *names, size_t nn,
+			       const char ***vals_r)
 {
-	struct sieve_mime_param *out = arena_alloc(a, MIME_PARAMS_MAX * sizeof(*out));
-	struct rfc2231_sec secs[MIME_PARAMS_MAX];
-	size_t n = 0, ns = 0;
-	const char *p = value;
-	/* Everything before the first ';' is the type. */
-	while (p != NULL && n + ns < MIME_PARAMS_MAX) {
-		const char *name, *val;
-		bool ok;
-		p = param_next(a, p, &name, &val, &ok);
-		if (!ok)
-			continue;
-		const char *star = strchr(name, '*');
-		if (star == NULL) {
-			out[n].name = name;
-			out[n].value = val;
-			out[n].ext = false;
-			n++;
-			continue;
-		}
-		struct rfc2231_sec *s = &secs[ns];
-		s->base = name;
-		s->base_len = (size_t)(star - name);
-		s->value = val;
-		s->sec = -1;
-		s->ext = true;
-		const char *q = star + 1;
-		if (*q >= '0' && *q <= '9') {
-			long v = 0;
-			while (*q >= '0' && *q <= '9' && v < 100000)
-				v = v * 10 + (*q++ - '0');
-			s->sec = v;
-			s->ext = *q == '*';
-			if (*q == '*')
-				q++;
-		}
-		if (*q != '\0' || s->base_len == 0)
-			continue;   /* not RFC 2231 syntax after all */
-		ns++;
-	}
-	qsort(secs, ns, sizeof(secs[0]), sec_cmp);
-	for (size_t i = 0; i < ns && n < MIME_PARAMS_MAX;) {
-		size_t j = i;
-		while (j < ns && secs[j].base_len == secs[i].base_len &&
-		       strncasecmp(secs[j].base, secs[i].base, secs[i].base_len) == 0)
-			j++;
-		/* Sections i..j-1 of one name, in order. */
-		struct strbuf raw = STRBUF_INIT;
-		char charset[64] = "";
-		for (size_t k = i; k < j; k++) {
-			const char *v = secs[k].value;
-			if (secs[k].ext && k == i) {
-				const char *q1 = strchr(v, '\'');
-				const char *q2 = q1 != NULL ? strchr(q1 + 1, '\'') : NULL;
-				if (q2 != NULL) {
-					size_t cl = (size_t)(q1 - v);
-					if (cl < sizeof(charset)) {
-						memcpy(charset, v, cl);
-						charset[cl] = '\0';
-					}
-					v = q2 + 1;
-				}
+	const char *type, *subtype;
+	struct msg_param *params;
+	size_t np = msg_parse_mime_value_flags(a, value, MSG_MIME_DOVECOT, &type, &subtype, &params);
+	const char **vals = arena_alloc(a, (np + 1) * sizeof(*vals));
+	size_t n = 0;
+	for (size_t i = 0; i < np; i++) {
+		const char *name = params[i].name;
+		size_t nlen = strlen(name);
+		for (size_t k = 0; k < nn; k++) {
+			size_t plen = names[k].len;
+			if (plen == nlen) {
+				if (strncasecmp(name, names[k].p, plen) != 0)
+					continue;
+				vals[n++] = params[i].value;
+				break;
 			}
-			if (secs[k].ext)
-				pct_decode(&raw, v);
-			else
-				strbuf_puts(&raw, v);
+			if (nlen != plen + 1 || name[plen] != '*' ||
+			    strncasecmp(name, names[k].p, plen) != 0)
+				continue;
+			/* "name*": the value after charset'lang', %XX decoded
+			   and not converted (as Pigeonhole); an undecodable one
+			   ends the list. */
+			const char *v = strchr(params[i].value, '\'');
+			if (v != NULL)
+				v = strchr(v + 1, '\'');
+			const char *d = v != NULL ? param_pct_decode(a, v + 1) : NULL;
+			if (d == NULL) {
+				*vals_r = vals;
+				return n;
+			}
+			vals[n++] = d;
+			break;
 		}
-		out[n].name = arena_strndup(a, secs[i].base, secs[i].base_len);
-		out[n].value = msg_charset_to_utf8(a, charset[0] != '\0' ? charset : NULL,
-						   raw.data != NULL ? raw.data : "", raw.len, NULL);
-		out[n].ext = true;
-		n++;
-		strbuf_free(&raw);
-		i = j;
 	}
-	*params_r = out;
+	*vals_r = vals;
 	return n;
 }
 
@@ -567,21 +416,7 @@ static void put_utf8(struct strbuf *out, unsigned cp)
 	   text stays valid. */
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		cp = 0xFFFD;
-	if (cp < 0x80) {
-		strbuf_putc(out, (char)cp);
-	} else if (cp < 0x800) {
-		strbuf_putc(out, (char)(0xC0 | cp >> 6));
-		strbuf_putc(out, (char)(0x80 | (cp & 0x3F)));
-	} else if (cp < 0x10000) {
-		strbuf_putc(out, (char)(0xE0 | cp >> 12));
-		strbuf_putc(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		strbuf_putc(out, (char)(0x80 | (cp & 0x3F)));
-	} else {
-		strbuf_putc(out, (char)(0xF0 | cp >> 18));
-		strbuf_putc(out, (char)(0x80 | ((cp >> 12) & 0x3F)));
-		strbuf_putc(out, (char)(0x80 | ((cp >> 6) & 0x3F)));
-		strbuf_putc(out, (char)(0x80 | (cp & 0x3F)));
-	}
+	utf8_append(out, cp);
 }
 
 static bool html_blank(char c)
@@ -775,6 +610,16 @@ void sieve_fep_pop_to(struct sieve_runtime *rt, int d)
 		rt->loop_ctx[--rt->loop_depth] = NULL;
 }
 
+void sieve_fep_shift(struct sieve_runtime *rt, size_t by)
+{
+	for (int d = 0; d < rt->loop_depth; d++) {
+		struct sieve_fep_loop *l = rt->loop_ctx[d];
+		l->cur += by;
+		if (l->root >= 0)
+			l->root += (long)by;
+	}
+}
+
 struct sieve_fep_loop *sieve_fep_current(struct sieve_runtime *rt, size_t pc)
 {
 	/* Loops are left through their BLOCKEND or a break; a run that ends
@@ -812,28 +657,11 @@ void sieve_mime_append_eol(struct strbuf *b, const char *s, size_t len, const ch
 
 void sieve_mime_append_base64(struct strbuf *b, const char *s, size_t len, const char *eol)
 {
-	static const char alphabet[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const unsigned char *u = (const unsigned char *)s;
-	size_t col = 0;
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)u[i] << 16;
-		if (i + 1 < len)
-			v |= (unsigned)u[i + 1] << 8;
-		if (i + 2 < len)
-			v |= u[i + 2];
-		strbuf_putc(b, alphabet[(v >> 18) & 63]);
-		strbuf_putc(b, alphabet[(v >> 12) & 63]);
-		strbuf_putc(b, i + 1 < len ? alphabet[(v >> 6) & 63] : '=');
-		strbuf_putc(b, i + 2 < len ? alphabet[v & 63] : '=');
-		col += 4;
-		if (col >= 76) {
-			strbuf_puts(b, eol);
-			col = 0;
-		}
-	}
-	if (col > 0)
+	/* 57 bytes make one 76-character line (RFC 2045 section 6.8). */
+	for (size_t i = 0; i < len; i += 57) {
+		codec_base64_append(b, s + i, len - i < 57 ? len - i : 57);
 		strbuf_puts(b, eol);
+	}
 }
 
 struct mime_edits {
@@ -868,6 +696,11 @@ int sieve_mime_install(struct sieve_runtime *rt, const struct sieve_exec_args *a
 	}
 	ed->count++;
 	ed->bytes += cost;
+	/* Redirect and reject send the message as it was before the first
+	   edit (sieve_send_action_new); the result keeps it for the later
+	   scripts of a sequence. */
+	if (rt->result->before_mime_edit == NULL)
+		rt->result->before_mime_edit = rt->msg;
 	char *data = arena_memdup(rt->arena, b->data != NULL ? b->data : "", b->len);
 	struct message *m = msg_parse(rt->arena, data, b->len);
 	sieve_runtime_replace_message(rt, m);

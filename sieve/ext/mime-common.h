@@ -54,18 +54,16 @@ const char *sieve_mime_text(struct sieve_mime_parts *pp, size_t i, size_t *len_r
  * for a disposition) are arena strings. */
 bool sieve_mime_parse_ctype(struct arena *a, const char *value, bool ctype,
 			    const char **type_r, const char **subtype_r);
-/* The parameters after the type of a Content-Type or Content-Disposition
- * value, as Dovecot's rfc2231_parse() hands them to Pigeonhole: first
- * every plain parameter in order (values unquoted, repeated names kept),
- * then the RFC 2231 ones ("name*", "name*0*", "name*1" ...), sections
- * joined, sorted by name, flagged ext and decoded to UTF-8.  Names are as
- * written without the RFC 2231 suffix. */
-struct sieve_mime_param {
-	const char *name;
-	const char *value;
-	bool ext;
-};
-size_t sieve_mime_params(struct arena *a, const char *value, struct sieve_mime_param **params_r);
+/* The values of the parameters named in names[0..nn) (any case) in a
+ * Content-Type or Content-Disposition value, as Pigeonhole's :param finds
+ * them in Dovecot's rfc2231_parse() result (msg_parse_mime_value_flags()
+ * with MSG_MIME_DOVECOT): in that result's order, a parameter "name" as it
+ * is, an RFC 2231 "name*" with its charset'lang' prefix dropped and %XX
+ * decoded but not converted to UTF-8; a "name*" value that cannot be
+ * decoded ends the list.  Returns the count; *vals_r is arena memory. */
+size_t sieve_mime_param_values(struct arena *a, const char *value,
+			       const struct sieve_string *names, size_t nn,
+			       const char ***vals_r);
 /* True for the types whose text is extracted from markup (text/html,
  * application/xhtml+xml). */
 bool sieve_mime_is_html(const char *ctype);
@@ -99,6 +97,9 @@ unsigned sieve_fep_max_depth(const struct sieve_config *cfg);
 struct sieve_fep_loop *sieve_fep_current(struct sieve_runtime *rt, size_t pc);
 /* Removes the loop at depth d and every loop inside it. */
 void sieve_fep_pop_to(struct sieve_runtime *rt, int d);
+/* The parts of the running loops moved `by` places on in the part list
+ * (enclose put the message, parts and all, below new parts). */
+void sieve_fep_shift(struct sieve_runtime *rt, size_t by);
 
 /* ---- editing the message (replace, enclose) ---- */
 
@@ -110,7 +111,9 @@ void sieve_mime_append_eol(struct strbuf *b, const char *s, size_t len, const ch
  * eol. */
 void sieve_mime_append_base64(struct strbuf *b, const char *s, size_t len, const char *eol);
 /* Makes the message in b the one the rest of the script tests and later
- * actions deliver (the implicit keep too).  Edits are bounded per run:
+ * actions deliver (the implicit keep too), except redirect and reject,
+ * which send the message as it was before the first edit (RFC 5703; the result's
+ * before_mime_edit, see sieve_send_action_new).  Edits are bounded per run:
  * sieve_mime_max_edits (default 64) edits, and sieve_mime_max_edit_size
  * (default 256M) bytes for the edited copies in all (text and parsed
  * structure), since each edit keeps a full copy for the actions that

@@ -101,22 +101,12 @@ static void option_values(struct sieve_runtime *rt, const struct sieve_exec_tag 
 	} else {
 		struct sieve_string *names;
 		size_t nn = sieve_opd_strlist(rt, &opt->val, &names);
-		struct sieve_mime_param *params;
-		size_t np = sieve_mime_params(rt->arena, value, &params);
-		bool any = false;
-		/* Every parameter asked for, plain ones first (a name may come
-		   twice: "filename" and an RFC 2231 "filename*"). */
-		for (size_t i = 0; i < np; i++) {
-			for (size_t k = 0; k < nn; k++) {
-				if (strlen(params[i].name) == names[k].len &&
-				    strncasecmp(params[i].name, names[k].p, names[k].len) == 0) {
-					hv_add(rt, out, params[i].value);
-					any = true;
-					break;
-				}
-			}
-		}
-		if (!any)
+		const char **vals;
+		size_t nv = sieve_mime_param_values(rt->arena, value, names, nn, &vals);
+		for (size_t i = 0; i < nv; i++)
+			hv_add(rt, out, vals[i]);
+		/* None found: one empty value, as Pigeonhole. */
+		if (nv == 0)
 			hv_add(rt, out, "");
 	}
 }

@@ -3,6 +3,8 @@
  * addresses, the envelope-sender settings, header writing with folding and
  * RFC 2047 encoding, Message-ID, Date and SHA-256. */
 #include "sieve/ext/outgoing.h"
+#include "lib/utf8.h"
+#include "lib/codec.h"
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -381,7 +383,6 @@ const char *sieve_address_localpart(struct arena *a, const char *addr)
 	return at != NULL ? arena_strndup(a, addr, (size_t)(at - addr)) : addr;
 }
 
-static const char *host_name(const struct sieve_run_params *p, struct arena *a);
 
 const char *sieve_user_email(const struct sieve_run_params *p, struct arena *a, bool implicit)
 {
@@ -394,14 +395,14 @@ const char *sieve_user_email(const struct sieve_run_params *p, struct arena *a, 
 	if (!implicit || p->username == NULL || *p->username == '\0')
 		return NULL;
 	const char *u = strchr(p->username, '@') != NULL ? p->username :
-		arena_printf(a, "%s@%s", p->username, host_name(p, a));
+		arena_printf(a, "%s@%s", p->username, sieve_hostname(p->cfg, a));
 	const char *n = sieve_envelope_address(a, u);
 	return n != NULL && *n != '\0' ? n : NULL;
 }
 
-static const char *host_name(const struct sieve_run_params *p, struct arena *a)
+const char *sieve_hostname(const struct sieve_config *cfg, struct arena *a)
 {
-	const char *h = sieve_config_get(p->cfg, "hostname");
+	const char *h = sieve_config_get(cfg, "hostname");
 	if (h != NULL && *h != '\0')
 		return h;
 	char buf[256];
@@ -419,7 +420,7 @@ const char *sieve_postmaster_address(const struct sieve_run_params *p, struct ar
 		if (n != NULL && *n != '\0')
 			return n;
 	}
-	return arena_printf(a, "postmaster@%s", host_name(p, a));
+	return arena_printf(a, "postmaster@%s", sieve_hostname(p->cfg, a));
 }
 
 int sieve_address_source(const struct sieve_run_params *p, const char *setting,
@@ -533,23 +534,6 @@ void sieve_mail_header(struct strbuf *b, const char *name, const char *value)
 	free(c);
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64_append(struct strbuf *b, const unsigned char *p, size_t n)
-{
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < n)
-			v |= p[i + 2];
-		strbuf_putc(b, b64chars[(v >> 18) & 63]);
-		strbuf_putc(b, b64chars[(v >> 12) & 63]);
-		strbuf_putc(b, i + 1 < n ? b64chars[(v >> 6) & 63] : '=');
-		strbuf_putc(b, i + 2 < n ? b64chars[v & 63] : '=');
-	}
-}
-
 /* Encodes s[0..len) as a run of encoded words separated by spaces; each
  * word carries at most 45 bytes (60 base64 characters, so a word stays
  * under RFC 2047's 75) and never splits a UTF-8 sequence.  Decoders drop
@@ -565,7 +549,7 @@ static void encode_words(struct strbuf *out, const char *s, size_t len)
 		if (i > 0)
 			strbuf_putc(out, ' ');
 		strbuf_puts(out, "=?utf-8?b?");
-		b64_append(out, (const unsigned char *)s + i, n);
+		codec_base64_append(out, (const unsigned char *)s + i, n);
 		strbuf_puts(out, "?=");
 		i += n;
 	}
@@ -671,7 +655,7 @@ const char *sieve_mail_new_msgid(const struct sieve_run_params *p, struct arena 
 	for (int i = 0; i < 8; i++)
 		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
 	return arena_printf(a, "<tamis-sieve-%lld-%ld-%s@%s>", (long long)sieve_mail_now(p),
-			    (long)getpid(), hex, host_name(p, a));
+			    (long)getpid(), hex, sieve_hostname(p->cfg, a));
 }
 
 const char *sieve_mail_date(struct arena *a, time_t t)
@@ -705,22 +689,8 @@ void sieve_mail_body(struct strbuf *b, const char *text, size_t len)
 
 const char *sieve_str_sanitize_utf8(struct arena *a, const char *s, size_t max)
 {
-	size_t cps = 0;
-	for (const char *p = s; *p != '\0'; p++)
-		if (((unsigned char)*p & 0xc0) != 0x80)
-			cps++;
-	bool cut = max > 0 && cps > max;
-	size_t keep = cut ? max - 1 : cps;
 	struct strbuf b = STRBUF_INIT;
-	size_t n = 0;
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c & 0xc0) != 0x80 && n++ == keep)
-			break;
-		strbuf_putc(&b, c < 0x20 || c == 0x7f ? '?' : (char)c);
-	}
-	if (cut)
-		strbuf_puts(&b, "\xe2\x80\xa6");
+	utf8_sanitize_append(&b, s, max, "\xe2\x80\xa6");
 	const char *r = arena_memdup(a, b.data != NULL ? b.data : "", b.len);
 	strbuf_free(&b);
 	return r;

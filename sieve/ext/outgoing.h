@@ -48,6 +48,9 @@ const char *sieve_user_email(const struct sieve_run_params *p, struct arena *a, 
 /* The postmaster address (setting postmaster_address, else
  * postmaster@<hostname>). */
 const char *sieve_postmaster_address(const struct sieve_run_params *p, struct arena *a);
+/* This host's name: the "hostname" setting, else gethostname(), else
+ * "localhost" (environment's "host", Message-IDs, DSN reporting MTAs). */
+const char *sieve_hostname(const struct sieve_config *cfg, struct arena *a);
 
 /* Resolves an envelope-sender setting in Pigeonhole's address-source
  * syntax (sieve_redirect_envelope_from, sieve_notify_mailto_envelope_from):

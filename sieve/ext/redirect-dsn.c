@@ -13,7 +13,29 @@
  * is, so the host computes BY's seconds when it actually sends.  Constant
  * values are checked when the script is compiled, others when it runs.
  * Both are off unless the settings enable them: only a host that hands
- * these parameters to its MTA makes them meaningful. */
+ * these parameters to its MTA makes them meaningful.  `tamis test -e`
+ * prints them as "delivery options: NOTIFY=... RET=... BY=secs;mode".
+ *
+ * Decisions, checked against Cyrus (sieve.y, bc_eval.c; Pigeonhole has no
+ * RFC 6009):
+ *  - :notify keywords are case-insensitive and may be padded with blanks
+ *    (Cyrus and Stalwart trim them too); the MTA gets them upper-case in
+ *    the order SUCCESS,FAILURE,DELAY.  "NEVER" with anything else, an
+ *    empty item, an unknown or a repeated keyword is an error (Cyrus:
+ *    "NEVER MUST be used by itself").
+ *  - :bymode and :bytrace without a deadline are errors (RFC 6009's usage
+ *    nests them under the deadline; Cyrus refuses them too), and the two
+ *    deadlines exclude each other.  :bymode defaults to "return".
+ *  - BY's time has at most 9 digits (RFC 2852): a larger :bytimerelative
+ *    is cut to 999999999 seconds, and a :bytimeabsolute further ahead is
+ *    brought in to that (Cyrus fails the redirect at run time).
+ *  - :bytimeabsolute is an RFC 3339 date-time whose day exists, with a
+ *    "Z" or "+hh:mm" offset; "+hhmm" is accepted as well because RFC
+ *    6009's own example builds the value from date's "zone" part.
+ *  - A deadline already past when the host sends (or :bytimerelative 0),
+ *    with mode "return", makes a BY time RFC 2852 forbids (zero or less
+ *    with R); Cyrus and Stalwart accept such scripts, and so does Tamis:
+ *    refusing it is the host's, as its MTA would. */
 #include "sieve/engine.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,7 +133,11 @@ static long long parse_rfc3339(const char *s, size_t len)
 	    digits(s + 8, 2, &D) < 0 || (s[10] != 'T' && s[10] != 't') || digits(s + 11, 2, &h) < 0 ||
 	    s[13] != ':' || digits(s + 14, 2, &m) < 0 || s[16] != ':' || digits(s + 17, 2, &sec) < 0)
 		return -1;
-	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+	/* RFC 3339 section 5.7: the day must exist in that month. */
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+	if (M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || (M == 2 && D == 29 && !leap) || h > 23 ||
+	    m > 59 || sec > 60)
 		return -1;
 	size_t i = 19;
 	if (i < len && s[i] == '.') {
@@ -228,12 +254,10 @@ const struct sieve_extension_def sieve_ext_redirect_dsn = {
 
 /* ---- redirect-deliverby ---- */
 
-/* :bytimerelative and :bytimeabsolute share an id: the generic check
-   refuses them together. */
 static const struct sieve_tag_def tag_bytimerelative = {
-	"bytimerelative", SV_TC_NONE, 6009, SV_AT_NUMBER, "rlimit" };
+	"bytimerelative", SV_TC_NONE, 0, SV_AT_NUMBER, "rlimit" };
 static const struct sieve_tag_def tag_bytimeabsolute = {
-	"bytimeabsolute", SV_TC_NONE, 6009, SV_AT_STRING, "alimit" };
+	"bytimeabsolute", SV_TC_NONE, 0, SV_AT_STRING, "alimit" };
 static const struct sieve_tag_def tag_bymode = { "bymode", SV_TC_NONE, 0, SV_AT_STRING, "mode" };
 static const struct sieve_tag_def tag_bytrace = { "bytrace", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_link deliverby_links[] = {
@@ -248,6 +272,14 @@ static int deliverby_tag_validate(struct sieve_validator *v, struct sieve_cmd *c
 	const struct sieve_ctag *abs = sieve_cmd_tag(c, "bytimeabsolute");
 	const struct sieve_ctag *mode = sieve_cmd_tag(c, "bymode");
 	const struct sieve_ctag *trace = sieve_cmd_tag(c, "bytrace");
+	if (rel != NULL && abs != NULL) {
+		/* One deadline or the other (RFC 6009's usage has "/"). */
+		const struct sieve_ctag *second = rel->loc.line > abs->loc.line ||
+			(rel->loc.line == abs->loc.line && rel->loc.col > abs->loc.col) ? rel : abs;
+		sieve_validator_error(v, second->loc,
+			"redirect :bytimerelative and :bytimeabsolute are mutually exclusive");
+		return -1;
+	}
 	if (rel == NULL && abs == NULL && (mode != NULL || trace != NULL)) {
 		const struct sieve_ctag *t = mode != NULL ? mode : trace;
 		sieve_validator_error(v, t->loc,
@@ -297,6 +329,10 @@ static int deliverby_redirect_hook(struct sieve_runtime *rt, const struct sieve_
 			return -1;
 		}
 	}
+	/* BY's by-time is at most 9 digits (RFC 2852): a later deadline is
+	   brought in to the furthest one BY can say, as for rlimit. */
+	if (deadline > (long long)now + 999999999)
+		deadline = (long long)now + 999999999;
 	struct sieve_send_options *o = opts_of(rt, act);
 	o->by_deadline = (time_t)deadline;
 	o->by_mode = 'R';

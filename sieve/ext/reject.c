@@ -10,6 +10,7 @@
  * response to the sender (vacation), nor with a second reject; the errors
  * are Pigeonhole's, reported at the reject's line. */
 #include "sieve/engine.h"
+#include "sieve/ext/outgoing.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,18 +125,6 @@ static const char *bare_path(struct arena *a, const char *path)
 	return path[0] == '\0' ? NULL : path;
 }
 
-static const char *local_hostname(struct arena *a, const struct sieve_config *cfg)
-{
-	const char *h = sieve_config_get(cfg, "hostname");
-	if (h != NULL && *h != '\0')
-		return h;
-	char buf[256];
-	if (gethostname(buf, sizeof(buf)) < 0 || buf[0] == '\0')
-		return "localhost";
-	buf[sizeof(buf) - 1] = '\0';
-	return arena_strdup(a, buf);
-}
-
 static void put_date(struct strbuf *b, time_t t)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -198,7 +187,7 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 		goto out;
 	}
 
-	const char *host = local_hostname(a, p->cfg);
+	const char *host = sieve_hostname(p->cfg, a);
 	const char *pm = sieve_config_get(p->cfg, "postmaster_address");
 	const char *from = pm == NULL || *pm == '\0' ? arena_printf(a, "Postmaster <postmaster@%s>", host) :
 		strchr(pm, '<') != NULL ? pm : arena_printf(a, "Postmaster <%s>", pm);
@@ -291,7 +280,9 @@ static int reject_command(struct sieve_runtime *rt, const struct sieve_exec_args
 			  const struct sieve_action_def *def)
 {
 	struct sieve_string reason = sieve_opd_string(rt, &a->pos[0]);
-	struct sieve_action *act = sieve_action_new(rt, def, a);
+	/* The sender gets back their own message, not one replace or
+	   enclose made (RFC 5703 edits stay with the user). */
+	struct sieve_action *act = sieve_send_action_new(rt, def, a);
 	act->text = arena_memdup(rt->result->arena, reason.p, reason.len);
 	if (sieve_result_add(rt, a, act, true) < 0)
 		return SIEVE_FAILURE;

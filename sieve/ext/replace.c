@@ -3,16 +3,35 @@
  * Inside foreverypart it replaces the current MIME part (with all the
  * parts below it), outside one the whole message.  The replacement is a
  * text/plain UTF-8 part, or with :mime a MIME entity (header fields, an
- * empty line, the content).  When the whole message is replaced, its
+ * empty line, the content); for the whole message the entity's header
+ * fields join the message's.  When the whole message is replaced, its
  * header fields stay except those describing the old content (Content-*,
- * MIME-Version); :subject and :from set Subject and From, the old values
- * moving to Original-Subject and Original-From.
+ * MIME-Version); :subject (RFC 2047-encoded only when not ASCII) and
+ * :from (a mailbox-list, display names encoded likewise) set Subject and
+ * From, the old values moving to Original-Subject and Original-From,
+ * which editheader may then not touch.  Without them Subject and From
+ * stay as they were.  Inside a loop, on a part below the top, :subject
+ * and :from do nothing (the RFC gives them for the entire message only).
+ * Each replace :subject keeps the Subject it replaces, so two leave two
+ * Original-Subject fields.
  *
- * The edited message is a new message (sieve_mime_install): later tests
- * see its structure at once, a running foreverypart loop goes on after
- * the replaced part (it keeps its place in the part list, its former
- * sub-parts are gone), and actions added from then on deliver it.
- * Pigeonhole has no replace; this follows the RFC's text. */
+ * What later commands see (the decision, for replace and enclose alike):
+ * the edited message is a new message (sieve_mime_install).  Later tests
+ * see it at once: section 5 has a changed structure take effect at once
+ * for the running and later foreverypart loops, and section 6 has the
+ * tests on MIME parts use the new message after enclose; one message for
+ * all tests keeps header and body tests in agreement.  A running loop
+ * goes on after the replaced part (it keeps its place in the part list,
+ * its former sub-parts are gone).  Actions added from then on (fileinto,
+ * keep, the implicit keep) deliver it; actions added before keep what
+ * they saw.  Messages that leave the user are the exception: redirect
+ * sends, and reject returns, the message as it was before the first
+ * replace/enclose (section 6: enclose "does not affect messages that are
+ * forwarded via a redirect action"; replace is treated alike, since RFC
+ * 5228 section 4.2 has redirect change neither body nor existing
+ * headers), in this script and in later scripts of a sequence
+ * (sieve_send_action_new).  Vacation and notify answer the message as
+ * received.  Pigeonhole has no replace; this follows the RFC's text. */
 #include "sieve/ext/mime-common.h"
 #include "sieve/ext/outgoing.h"
 #include <string.h>
@@ -23,6 +42,49 @@ static const struct sieve_tag_def tag_subject = { "subject", SV_TC_NONE, 0, SV_A
 static const struct sieve_tag_def tag_from = { "from", SV_TC_NONE, 0, SV_AT_STRING, "from" };
 static const struct sieve_tag_def *const replace_tags[] = { &tag_mime, &tag_subject, &tag_from, NULL };
 
+/* Is there a group's ';' in s (outside quoted strings, comments and
+   domain literals)?  A mailbox-list has no groups. */
+static bool has_group(const char *s)
+{
+	int depth = 0;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+		} else if (depth > 0) {
+			depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+		} else if (*p == '(') {
+			depth = 1;
+		} else if (*p == '"' || *p == '[') {
+			const char close = *p == '"' ? '"' : ']';
+			for (p++; *p != '\0' && *p != close; p++)
+				if (*p == '\\' && p[1] != '\0')
+					p++;
+			if (*p == '\0')
+				return false;
+		} else if (*p == ';') {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* RFC 5703 section 5: :from "must specify a valid [RFC2822] mailbox-list":
+   one mailbox (checked as Pigeonhole checks :from elsewhere), or several
+   separated by commas.  s is NUL-terminated; *err_r says why not. */
+static bool from_valid(struct arena *a, const char *s, size_t len, const char **err_r)
+{
+	if (sieve_address_parse(a, s, len, err_r) != NULL)
+		return true;
+	if (memchr(s, ',', len) == NULL)
+		return false;
+	struct msg_address *addrs;
+	size_t n;
+	if (msg_parse_address_list(a, s, &addrs, &n) == 0 && n > 1 && !has_group(s))
+		return true;
+	*err_r = "not a valid mailbox list";
+	return false;
+}
+
 static int replace_validate(struct sieve_validator *v, struct sieve_cmd *c)
 {
 	/* RFC 5703: implementations SHOULD reject a syntactically invalid
@@ -32,7 +94,7 @@ static int replace_validate(struct sieve_validator *v, struct sieve_cmd *c)
 	if (from != NULL && sieve_cstring_is_const(&from->val.strs[0])) {
 		const struct sieve_cstring *s = &from->val.strs[0];
 		const char *err = NULL;
-		if (sieve_address_parse(sieve_validator_arena(v), s->data, s->len, &err) == NULL) {
+		if (!from_valid(sieve_validator_arena(v), s->data, s->len, &err)) {
 			sieve_validator_error(v, s->loc, "replace command: invalid from address '%s': %s",
 					      s->data, err != NULL ? err : "invalid address");
 			return -1;
@@ -141,11 +203,11 @@ static int replace_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 		if (ft != NULL) {
 			struct sieve_string fs = sieve_opd_string(rt, &ft->val);
 			const char *err;
-			if (sieve_address_parse(rt->arena, fs.p, fs.len, &err) != NULL)
-				from = sieve_rt_strdup(rt, fs);
+			const char *fv = sieve_rt_strdup(rt, fs);
+			if (strlen(fv) == fs.len && from_valid(rt->arena, fv, fs.len, &err))
+				from = fv;
 			else
-				sieve_runtime_warning(rt, a, "replace: ignoring invalid from address '%s'",
-						      sieve_rt_strdup(rt, fs));
+				sieve_runtime_warning(rt, a, "replace: ignoring invalid from address '%s'", fv);
 		}
 		for (size_t i = 0; i < m->nheaders; i++) {
 			const struct msg_header *h = &m->headers[i];
@@ -169,8 +231,9 @@ static int replace_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 		    (from != NULL && msg_header_exists(m, "from")))
 			sieve_runtime_set_ext_ctx(rt, "replace", rt);
 		struct strbuf f = STRBUF_INIT;
+		/* A display name in UTF-8 is encoded, as vacation's :from. */
 		if (from != NULL)
-			sieve_mail_header(&f, "From", from);
+			sieve_mail_header_utf8(&f, "From", from);
 		if (st != NULL)
 			sieve_mail_header_utf8(&f, "Subject", sieve_rt_strdup(rt, sieve_opd_string(rt, &st->val)));
 		sieve_mail_header(&f, "MIME-Version", "1.0");

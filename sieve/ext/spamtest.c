@@ -287,18 +287,18 @@ static const char *const spamtestplus_implies[] = { "spamtest", NULL };
    Pigeonhole; on in the testsuite. */
 const struct sieve_extension_def sieve_ext_spamtest = {
 	.name = "spamtest",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = spamtest_commands,
 };
 
 const struct sieve_extension_def sieve_ext_spamtestplus = {
 	.name = "spamtestplus",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.implies = spamtestplus_implies,
 };
 
 const struct sieve_extension_def sieve_ext_virustest = {
 	.name = "virustest",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = virustest_commands,
 };

@@ -2,17 +2,22 @@
  * :specialuse, which files into the mailbox carrying a special-use
  * attribute (RFC 6154) when there is one, and the specialuse_exists test.
  *
- * Hosts have no special-use attributes today (Dovecot's Maildir has none
- * unless a namespace assigns them), so :specialuse always falls back to the
- * named mailbox and specialuse_exists is false; the syntax checks and their
- * wording follow Pigeonhole 0.5.19. */
+ * Special-use attributes come from the host (sieve_host's
+ * mailbox_by_special_use; Dovecot's Maildir has none unless a namespace
+ * assigns them, so a host without the hook has none): fileinto
+ * :specialuse stores into the mailbox with the attribute when there is
+ * one, else into the named mailbox (RFC 8579 section 4; resolved when the
+ * store is executed, sieve/result.c), and specialuse_exists asks the
+ * host.  The syntax checks and their wording follow Pigeonhole 0.5.19. */
 #include "sieve/engine.h"
 #include <string.h>
+#include <strings.h>
 
 bool sieve_mailbox_name_valid(const char *name, size_t len, const char **why_r);
+bool sieve_special_use_flag_valid(const char *f, size_t n);
 
-/* RFC 6154: "\" followed by an atom. */
-static bool use_flag_valid(const char *f, size_t n)
+/* RFC 6154: "\" followed by an atom.  Also checks fcc's :specialuse. */
+bool sieve_special_use_flag_valid(const char *f, size_t n)
 {
 	if (n == 0 || f[0] != '\\')
 		return false;
@@ -39,7 +44,7 @@ static int special_use_tag_validate(struct sieve_validator *v, struct sieve_cmd 
 	if (t == NULL || t->val.nstrs == 0)
 		return 0;
 	const struct sieve_cstring *s = &t->val.strs[0];
-	if (sieve_cstring_is_const(s) && !use_flag_valid(s->data, s->len)) {
+	if (sieve_cstring_is_const(s) && !sieve_special_use_flag_valid(s->data, s->len)) {
 		sieve_validator_error(v, s->loc, "specialuse tag: invalid special-use flag '%s' specified",
 				      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 64));
 		return -1;
@@ -53,7 +58,7 @@ static int special_use_store_hook(struct sieve_runtime *rt, const struct sieve_e
 {
 	if (act->special_use == NULL)
 		return 0;
-	if (!use_flag_valid(act->special_use, strlen(act->special_use))) {
+	if (!sieve_special_use_flag_valid(act->special_use, strlen(act->special_use))) {
 		sieve_runtime_error(rt, a, "specialuse tag: invalid special-use flag '%s' specified",
 				    sieve_str_sanitize(rt->arena, act->special_use, strlen(act->special_use), 64));
 		return -1;
@@ -82,7 +87,7 @@ static int specialuse_exists_validate(struct sieve_validator *v, struct sieve_cm
 	int ret = 0;
 	for (size_t i = 0; i < flags->nstrs; i++) {
 		const struct sieve_cstring *s = &flags->strs[i];
-		if (sieve_cstring_is_const(s) && !use_flag_valid(s->data, s->len)) {
+		if (sieve_cstring_is_const(s) && !sieve_special_use_flag_valid(s->data, s->len)) {
 			sieve_validator_error(v, s->loc, "specialuse_exists test: invalid special-use flag '%s' specified",
 					      sieve_str_sanitize(sieve_validator_arena(v), s->data, s->len, 64));
 			ret = -1;
@@ -106,13 +111,33 @@ static int specialuse_exists_execute(struct sieve_runtime *rt, const struct siev
 	struct sieve_string *flags;
 	size_t n = sieve_opd_strlist(rt, &a->pos[a->npos - 1], &flags);
 	for (size_t i = 0; i < n; i++) {
-		if (!use_flag_valid(flags[i].p, flags[i].len)) {
+		if (!sieve_special_use_flag_valid(flags[i].p, flags[i].len)) {
 			sieve_runtime_error(rt, a, "specialuse_exists test: invalid special-use flag '%s' specified",
 					    sieve_str_sanitize(rt->arena, flags[i].p, flags[i].len, 64));
 			return SIEVE_FAILURE;
 		}
 	}
-	/* No host knows special-use attributes: none is assigned. */
+	/* RFC 8579 section 3: true when every attribute is assigned (to the
+	   given mailbox, which must exist, or to any mailbox).  The host
+	   names one mailbox per attribute. */
+	const struct sieve_host *h = rt->params->host;
+	if (h == NULL || h->mailbox_by_special_use == NULL)
+		return SIEVE_OK;
+	const char *box = NULL;
+	if (a->npos == 2) {
+		box = sieve_rt_strdup(rt, sieve_opd_string(rt, &a->pos[0]));
+		if (h->mailbox_exists != NULL && h->mailbox_exists(h->ctx, box) <= 0)
+			return SIEVE_OK;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *has = h->mailbox_by_special_use(h->ctx, sieve_rt_strdup(rt, flags[i]), rt->arena);
+		if (has == NULL)
+			return SIEVE_OK;
+		if (box != NULL && strcmp(has, box) != 0 &&
+		    !(strcasecmp(has, "INBOX") == 0 && strcasecmp(box, "INBOX") == 0))
+			return SIEVE_OK;
+	}
+	rt->test_result = true;
 	return SIEVE_OK;
 }
 
@@ -126,7 +151,7 @@ static const struct sieve_command_def *const special_use_commands[] = { &tst_spe
 
 const struct sieve_extension_def sieve_ext_special_use = {
 	.name = "special-use",
-	.flags = SV_EF_CLI_ON,   /* off by default (as Pigeonhole), on in the testsuite */
+	.flags = SV_EF_TESTSUITE_ON,   /* off by default (as Pigeonhole), on in the testsuite */
 	.commands = special_use_commands,
 	.tag_links = special_use_links,
 	.tag_validate = special_use_tag_validate,

@@ -136,8 +136,10 @@ static void ts_set_message(struct testsuite *ts, const char *data, size_t len)
 	ts->run.mail_nflags = 0;
 	/* A new message drops the edits (editheader) made to the old one:
 	   the implicit keep and later runs start from this one. */
-	if (ts->result != NULL)
+	if (ts->result != NULL) {
 		ts->result->msg = NULL;
+		ts->result->before_mime_edit = NULL;
+	}
 }
 
 /* ---- outbox (the fake SMTP) ---- */
@@ -655,10 +657,7 @@ static struct sieve_binary *ts_compile_path(struct testsuite *ts, const char *re
 	if (fd < 0) {
 		diag_add(&ts->errors, DIAG_ERROR, name, 0, 0, "failed to open script: %s", strerror(errno));
 	} else {
-		char chunk[65536];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-			strbuf_append(&src, chunk, (size_t)r);
+		(void)strbuf_read_fd(&src, fd, SIZE_MAX);
 		close(fd);
 		struct sieve_compile_params p = {
 			.script_name = name, .script_path = path, .cfg = ts->cfg,
@@ -942,10 +941,7 @@ int testsuite_run_file(const char *path, const struct testsuite_store *store, co
 	struct diag_list diags;
 	diag_init(&diags);
 	if (fd >= 0) {
-		char chunk[65536];
-		ssize_t r;
-		while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-			strbuf_append(&src, chunk, (size_t)r);
+		(void)strbuf_read_fd(&src, fd, SIZE_MAX);
 		close(fd);
 	} else {
 		fprintf(out, "XX: Test CASE FAILED: cannot open %s: %s\n", path, strerror(errno));

@@ -202,6 +202,7 @@ static void vacation_print(const struct sieve_action *act, struct strbuf *out, b
 		strbuf_printf(out, "    => from    : %s\n", v->from);
 	if (v->handle != NULL)
 		strbuf_printf(out, "    => handle  : %s\n", v->handle);
+	sieve_fcc_print(act, out, 8);   /* fcc: where the copy goes */
 	strbuf_printf(out, "\nSTART MESSAGE\n%s\nEND MESSAGE\n", v->reason);
 }
 
@@ -708,7 +709,7 @@ static const char *const vacation_seconds_implies[] = { "vacation", NULL };
 
 const struct sieve_extension_def sieve_ext_vacation_seconds = {
 	.name = "vacation-seconds",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.tag_links = vacation_seconds_links,
 	.implies = vacation_seconds_implies,
 };

@@ -11,6 +11,7 @@
  * sieve_variables_max_variable_size, and "string" compares with i;octet
  * unless told otherwise. */
 #include "sieve/validator.h"
+#include "lib/utf8.h"
 #include <string.h>
 #include <strings.h>
 
@@ -48,49 +49,6 @@ static size_t var_max_scope(const struct sieve_config *cfg)
 	if (v > 65536)
 		v = 65536;
 	return (size_t)v;
-}
-
-/* The length of s[0..len) cut to at most max bytes without splitting a
- * UTF-8 character (Dovecot's uni_utf8_data_truncate). */
-static size_t utf8_truncate(const char *s, size_t len, size_t max)
-{
-	const unsigned char *d = (const unsigned char *)s;
-	if (max >= len)
-		return len;
-	if (max == 0 || (d[max] & 0x80) == 0)
-		return max;
-	while (max > 0 && (d[max - 1] & 0xc0) == 0x80)
-		max--;
-	if (max > 0 && (d[max - 1] & 0xc0) == 0xc0)
-		max--;
-	return max;
-}
-
-/* Bytes of the UTF-8 character that starts with c; 1 for anything that
- * cannot start one (as Dovecot's uni_utf8_char_bytes). */
-static size_t utf8_char_bytes(unsigned char c)
-{
-	if (c < 0xc0)
-		return 1;
-	if (c < 0xe0)
-		return 2;
-	if (c < 0xf0)
-		return 3;
-	if (c < 0xf8)
-		return 4;
-	if (c < 0xfc)
-		return 5;
-	if (c < 0xfe)
-		return 6;
-	return 1;
-}
-
-static size_t utf8_strlen(const char *s, size_t len)
-{
-	size_t count = 0;
-	for (size_t i = 0; i < len; count++)
-		i += utf8_char_bytes((unsigned char)s[i]);
-	return count;
 }
 
 /* ------------------------------------------------------------------ */
@@ -330,7 +288,7 @@ int sieve_variables_modify(struct sieve_runtime *rt, const struct sieve_exec_arg
 int sieve_variables_modify(struct sieve_runtime *rt, const struct sieve_exec_args *a, struct sieve_string *val)
 {
 	size_t max = var_max_size(rt->cfg);
-	val->len = utf8_truncate(val->p, val->len, max);
+	val->len = utf8_truncate(val->p, val->len, max, UTF8_TRUNC_DOVECOT);
 	static const int order[] = { 40, 30, 20, 15, 10 };
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		for (unsigned i = 0; i < a->ntags; i++) {
@@ -357,7 +315,7 @@ int sieve_variables_modify(struct sieve_runtime *rt, const struct sieve_exec_arg
 					buf[j] = lower ? ascii_lower(buf[j]) : ascii_upper(buf[j]);
 				val->p = buf;
 			}
-			val->len = utf8_truncate(val->p, val->len, max);
+			val->len = utf8_truncate(val->p, val->len, max, UTF8_TRUNC_DOVECOT);
 		}
 	}
 	return 0;

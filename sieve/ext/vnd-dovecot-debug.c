@@ -1,7 +1,8 @@
 /* vnd-dovecot-debug.c: Dovecot's vnd.dovecot.debug extension: debug_log
  * writes a message to the log as "DEBUG: <message>" (an informational
  * diagnostic; the host decides where it goes).  Off by default, as in
- * Pigeonhole, but always available in the testsuite and CLI tools. */
+ * Pigeonhole, but always available in the testsuite and in `tamis test`
+ * (sieve-test registers it itself, whatever sieve_extensions says). */
 #include "sieve/engine.h"
 
 static int debug_log_execute(struct sieve_runtime *rt, const struct sieve_exec_args *a)
@@ -20,6 +21,6 @@ static const struct sieve_command_def *const debug_commands[] = { &cmd_debug_log
 
 const struct sieve_extension_def sieve_ext_vnd_dovecot_debug = {
 	.name = "vnd.dovecot.debug",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON | SV_EF_TOOL_ON,
 	.commands = debug_commands,
 };

@@ -80,7 +80,7 @@ static const char *const vnd_environment_implies[] = { "environment", NULL };
 
 const struct sieve_extension_def sieve_ext_vnd_dovecot_environment = {
 	.name = "vnd.dovecot.environment",
-	.flags = SV_EF_CLI_ON,   /* off by default (as Pigeonhole), on in the testsuite */
+	.flags = SV_EF_TESTSUITE_ON,   /* off by default (as Pigeonhole), on in the testsuite */
 	.implies = vnd_environment_implies,
 	.var_namespace = &env_namespace,
 };

@@ -265,6 +265,6 @@ static const struct sieve_command_def *const report_commands[] = { &cmd_report, 
 /* Off by default, as in Pigeonhole; on in the testsuite. */
 const struct sieve_extension_def sieve_ext_vnd_dovecot_report = {
 	.name = "vnd.dovecot.report",
-	.flags = SV_EF_CLI_ON,
+	.flags = SV_EF_TESTSUITE_ON,
 	.commands = report_commands,
 };

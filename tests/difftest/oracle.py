@@ -134,6 +134,15 @@ class Workspace:
         msg.write_bytes(pair.message)
         os.chmod(script, 0o644)
         os.chmod(msg, 0o644)
+        # extra files (included scripts): sieve-test writes .svbin beside
+        # them, so their directories are writable by nobody too
+        for rel, data in getattr(pair, "files", ()):
+            f = d / rel
+            for sub in reversed(f.relative_to(d).parents[:-1]):
+                (d / sub).mkdir(exist_ok=True)
+                os.chmod(d / sub, 0o777)
+            f.write_bytes(data)
+            os.chmod(f, 0o644)
         return d, script, msg
 
     def cleanup(self):
@@ -154,6 +163,11 @@ def _run(cmd, cwd, env, timeout=TIMEOUT):
 # ---------------------------------------------------------------------------
 # The oracle
 
+def pair_args(pair, d):
+    """The pair's options, "{dir}" standing for its directory d."""
+    return [a.replace("{dir}", str(d)) for a in pair.args]
+
+
 def sieve_test_class(status, stderr):
     if status is None:
         return "timeout"
@@ -170,7 +184,7 @@ def sieve_test_class(status, stderr):
 
 def run_sieve_test(ws, pair):
     d, script, msg = ws.pair_dir(pair, "oracle")
-    cmd = [SIEVE_TEST, "-c", str(ws.conf)] + pair.args + [str(script), str(msg)]
+    cmd = [SIEVE_TEST, "-c", str(ws.conf)] + pair_args(pair, d) + [str(script), str(msg)]
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(ws.home), "LANG": "C"}
     if ws.as_root:
         cmd = ["setpriv", f"--reuid={NOBODY_UID}", f"--regid={NOBODY_GID}", "--clear-groups",
@@ -208,7 +222,7 @@ def tamis_class(status, stderr):
 
 def run_tamis(ws, pair, tamis):
     d, script, msg = ws.pair_dir(pair, "tamis")
-    cmd = [tamis, "test"] + pair.args + [str(script), str(msg)]
+    cmd = [tamis, "test"] + pair_args(pair, d) + [str(script), str(msg)]
     env = dict(os.environ)
     env.setdefault("HOME", str(ws.home))
     status, out, err, secs = _run(cmd, d, env)

@@ -164,3 +164,147 @@ def test_comparator_with_list_is_an_error(run_tamis, tmp_workdir):
             'if header :list :comparator "i;octet" "from" ":addrbook:default" { keep; }\n')
     assert r.returncode == 1, r
     assert "the :list match type does not allow a comparator" in r.stderr, r
+
+
+# ---- list names, ${0}, the default address book (checked against
+# Pigeonhole 2.4's extlists plugin and its testsuite) ----
+
+def test_urn_and_shorthand_name_one_list(run_tamis, tmp_workdir):
+    # ":addrbook:default" is short for "urn:ietf:params:sieve:addrbook:default"
+    # (RFC 6134); either spelling in the settings serves both in scripts,
+    # and names compare without regard to case.
+    d = pathlib.Path(tmp_workdir)
+    (d / "friends").write_text("alice@example.org\n")
+    (d / "s.sieve").write_text(
+        'require ["extlists", "fileinto"];\n'
+        'if address :list "from" "urn:ietf:params:sieve:addrbook:default" { fileinto "urn"; }\n'
+        'if address :list "from" ":addrbook:default" { fileinto "short"; }\n'
+        'if valid_ext_list ["URN:IETF:PARAMS:SIEVE:addrbook:default", ":ADDRBOOK:default"] '
+        '{ fileinto "valid"; }\n')
+    (d / "m.eml").write_text(MSG)
+    for name in ("urn:ietf:params:sieve:addrbook:default", ":addrbook:default"):
+        r = run_tamis("test", "-x", "+extlists", "-o", f"sieve_extlists_list={name} {d / 'friends'}",
+                      d / "s.sieve", d / "m.eml")
+        assert r.returncode == 0, r
+        out = performed(r.stdout)
+        assert "folder: urn" in out and "folder: short" in out and "folder: valid" in out, (name, r)
+
+
+def test_list_match_sets_match_value_zero(run_tamis, tmp_workdir):
+    # As Pigeonhole 2.4: after a :list match ${0} is the value found.
+    r = run(run_tamis, tmp_workdir,
+            'require ["extlists", "fileinto", "variables"];\n'
+            'if address :list ["to", "from"] ":addrbook:default" { fileinto "found-${0}"; }\n')
+    assert r.returncode == 0, r
+    assert "folder: found-ALICE@example.org" in performed(r.stdout), r
+
+
+def test_default_addrbook_exists_unconfigured(run_tamis, tmp_workdir):
+    # Without settings ":addrbook:default" is an empty list, not an error;
+    # other names still are.
+    d = pathlib.Path(tmp_workdir)
+    (d / "s.sieve").write_text(
+        'require ["extlists", "fileinto", "envelope"];\n'
+        'if valid_ext_list ":addrbook:default" { fileinto "valid"; }\n'
+        'if valid_ext_list "frop:666" { fileinto "never"; }\n'
+        'if envelope :list "from" ":addrbook:default" { fileinto "never"; }\n')
+    (d / "m.eml").write_text(MSG)
+    r = run_tamis("test", "-x", "+extlists", d / "s.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    out = performed(r.stdout)
+    assert "folder: valid" in out and "never" not in out, r
+    (d / "t.sieve").write_text('require "extlists";\nif header :list "from" ":addrbook:work" { keep; }\n')
+    r = run_tamis("compile", "-x", "+extlists", d / "t.sieve")
+    assert r.returncode == 1 and "unknown external list ':addrbook:work'" in r.stderr, r
+
+
+# ---- RFC 6134's examples beyond what tests/rfc-examples/rfc6134 (run by
+# test_rfc_examples.py) can check: outcomes that depend on today's date or
+# on the stored message ----
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "rfc-examples" / "rfc6134"
+
+
+def example_opts():
+    import json
+    m = json.loads((EXAMPLES / "cases.json").read_text())
+    opts = ["-x", m["extensions"]]
+    for k, v in m["settings"].items():
+        opts += ["-o", f"{k}={v.replace('{dir}', str(EXAMPLES))}"]
+    return opts
+
+
+def test_rfc6134_example_holidays_today(run_tamis, tmp_workdir):
+    # The example (with mailto: for xmpp:) notifies when today is listed.
+    import datetime
+    d = pathlib.Path(tmp_workdir)
+    today = datetime.date.today()
+    (d / "holidays").write_text("".join(f"{today + datetime.timedelta(days=k)}\n" for k in (-1, 0, 1)))
+    (d / "m.eml").write_text(MSG)
+    opts = [o.replace(str(EXAMPLES / "lists" / "holidays"), str(d / "holidays")) for o in example_opts()]
+    r = run_tamis("test", *opts, EXAMPLES / "s2-3-holidays-mailto.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    assert "send notification with method 'mailto:'" in r.stdout and "To: romeo@example.com" in r.stdout, r
+
+
+def test_rfc6134_example_bad_attachment(run_tamis, tmp_workdir):
+    # The part whose file name is listed gets the message enclosed in a
+    # warning: -e stores the new message (the action list shows no change).
+    d = pathlib.Path(tmp_workdir)
+    for fname, enclosed in (("Virus.EXE", True), ("report.pdf", False)):
+        (d / "m.eml").write_text(
+            "From: mallory@example.com\r\nTo: bob@example.net\r\nSubject: files\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\n"
+            f"hello\r\n--b1\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Disposition: attachment; filename=\"{fname}\"\r\n\r\nMZ\r\n--b1--\r\n")
+        md = d / f"Maildir-{fname}"
+        r = run_tamis("test", *example_opts(), "-e", "-l", md, EXAMPLES / "s2-bad-attachments.sieve", d / "m.eml")
+        assert r.returncode == 0, r
+        stored = [p.read_text() for p in (md / "new").iterdir()]
+        assert len(stored) == 1, r
+        assert ("Subject: Warning" in stored[0] and "WARNING! The enclosed message" in stored[0]) == enclosed, stored
+
+
+def test_lookup_size_default_is_pigeonhole_s(run_tamis, tmp_workdir):
+    # sieve_extlists_max_lookup_size defaults to 1024 bytes, Pigeonhole
+    # 2.4's per-list default: a longer value is never looked up.
+    d = pathlib.Path(tmp_workdir)
+    ok, long_ = "a" * 1024, "b" * 1025
+    (d / "vals").write_text(f"{ok}\n{long_}\n")
+    (d / "s.sieve").write_text(
+        'require ["extlists", "fileinto", "variables"];\n'
+        f'if string :list "{ok}" "tag:example.com,2025:v" {{ fileinto "ok"; }}\n'
+        f'if string :list "{long_}" "tag:example.com,2025:v" {{ fileinto "long"; }}\n')
+    (d / "m.eml").write_text(MSG)
+    r = run_tamis("test", "-x", "+extlists", "-o", f"sieve_extlists_list=tag:example.com,2025:v {d / 'vals'}",
+                  d / "s.sieve", d / "m.eml")
+    out = performed(r.stdout)
+    assert "folder: ok" in out and "folder: long" not in out, r
+
+
+def test_address_lists_groups_and_bad_addresses(run_tamis, tmp_workdir):
+    # What Pigeonhole 2.4's extlists testsuite checks, with Tamis's list
+    # files: no member among the To addresses; a member among the Cc ones
+    # (${0} is that member); a member inside a group; nothing from
+    # unparsable addresses; two names for one list in a key list.
+    d = pathlib.Path(tmp_workdir)
+    (d / "book").write_text("user35@example.org\nuser1@example.org\n")
+    (d / "work").write_text("boss@example.com\n")
+    (d / "m.eml").write_bytes(
+        b"From: <stephan@example.com>\r\nTo: <usera@example.org>, <userb@example.org>\r\n"
+        b"Cc: <useraa@example.org>, <user35@example.org>\r\n"
+        b"Bcc: group:<userj@example.org>, <user35@example.org>;, <userax@example.org>\r\n"
+        b"Reply-To: <\xf0\x9f\x98\x88@example.com>, <\"@example.com>\r\nSubject: Frop!\r\n\r\nFrop\r\n")
+    (d / "s.sieve").write_text(
+        'require ["extlists", "fileinto", "variables"];\n'
+        'if address :list "to" "urn:ietf:params:sieve:addrbook:default" { fileinto "to"; }\n'
+        'if address :list "cc" ":addrbook:default" { fileinto "cc-${0}"; }\n'
+        'if address :list "bcc" ":addrbook:default" { fileinto "group-${0}"; }\n'
+        'if address :list "reply-to" ":addrbook:default" { fileinto "bad"; }\n'
+        'if address :list "cc" [":addrbook:work", ":addrbook:default"] { fileinto "two"; }\n')
+    r = run_tamis("test", "-x", "+extlists", "-o", f"sieve_extlists_list=:addrbook:default {d / 'book'}",
+                  "-o", f"sieve_extlists_list2=:addrbook:work {d / 'work'}", d / "s.sieve", d / "m.eml")
+    assert r.returncode == 0, r
+    out = performed(r.stdout)
+    assert [l.split(": ", 1)[1] for l in out.splitlines() if "folder:" in l] == \
+        ["cc-user35@example.org", "group-user35@example.org", "two"], r

@@ -153,6 +153,17 @@ def test_debug_log(run_tamis, tmp_workdir):
     assert "Implicit keep:\n\n * store message in folder: INBOX" in r.stdout
 
 
+@pytest.mark.parametrize("opts", [(), ("-x", "-vnd.dovecot.debug"), ("-x", "ihave")])
+def test_debug_log_is_always_on_in_tamis_test(run_tamis, tmp_workdir, opts):
+    # sieve-test registers vnd.dovecot.debug itself, whatever
+    # sieve_extensions says (seen in the differential test)
+    r = run(run_tamis, tmp_workdir, 'require ["vnd.dovecot.debug", "ihave"];\n'
+            'debug_log "reached";\nif ihave "vnd.dovecot.debug" { discard; }\n', *opts)
+    assert r.returncode == 0, r
+    assert "DEBUG: reached" in r.stderr
+    assert "Performed actions:\n\n * discard\n" in r.stdout
+
+
 # ---- special-use ----
 
 SU = 'require ["fileinto", "special-use", "variables"];\n'

@@ -164,3 +164,86 @@ def test_fcc_mailboxid_needs_fcc(run_tamis, tmp_workdir):
                 'require ["vacation", "fcc", "mailboxid"];\nvacation :mailboxid "Fq" "away";\n')
     assert r.returncode == 1, r
     assert "the :mailboxid tag of the vacation command requires the :fcc tag" in r.stderr, r
+
+
+# ---- ids from variables (as Cyrus's fileinto_mailboxid_variable) ----
+
+def test_id_from_a_variable(run_tamis, tmp_workdir):
+    r = run(run_tamis, tmp_workdir,
+            'require ["fileinto", "mailboxid", "variables"];\n'
+            'set "id" "Fabc_123";\n'
+            'fileinto :mailboxid "${id}" "Fallback";\n'
+            'if mailboxidexists "${id}" { fileinto "exists"; }\n')
+    assert r.returncode == 0, r
+    out = performed(r.stdout)
+    assert " * store message in folder: Projects/Tamis\n" in out, r
+    assert "folder: exists\n" in out and "Fallback" not in out, r
+
+
+def test_invalid_id_from_a_variable_names_no_mailbox(run_tamis, tmp_workdir):
+    # a computed id that is not an objectid is no error: it names no
+    # mailbox, so the name applies and mailboxidexists is false
+    r = run(run_tamis, tmp_workdir,
+            'require ["fileinto", "mailboxid", "variables"];\n'
+            'set "id" "not an id!";\n'
+            'fileinto :mailboxid "${id}" "Fallback";\n'
+            'if mailboxidexists "${id}" { fileinto "exists"; }\n')
+    assert r.returncode == 0, r
+    out = performed(r.stdout)
+    assert " * store message in folder: Fallback\n" in out and "exists" not in out, r
+
+
+def test_execute_stores_into_existing_id_mailbox(run_tamis, tmp_workdir):
+    # as Cyrus's fileinto_mailboxid: with the id's mailbox there, the
+    # message lands in it and the named mailbox is not touched
+    md = tmp_workdir / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (md / ".Archive" / sub).mkdir(parents=True, exist_ok=True)
+    r = run(run_tamis, tmp_workdir,
+            'require ["fileinto", "mailboxid", "mailbox"];\n'
+            'fileinto :mailboxid "Fq" :create "Other";\n',
+            "-e", "-l", md)
+    assert r.returncode == 0, r
+    assert len(list((md / ".Archive" / "new").glob("*"))) == 1, r
+    assert not (md / ".Other").exists()
+    assert list((md / "new").glob("*")) == []
+
+
+def test_rfc9042_example_2_execute_creates_the_named_mailbox(run_tamis, tmp_workdir):
+    md = tmp_workdir / "Maildir"
+    r = run_tamis("test", "-x", "+mailboxid", "-o", RFC_IDS, "-e", "-l", md,
+                  *_write(tmp_workdir,
+                          'require "fileinto";\nrequire "mailboxid";\nrequire "mailbox";\n\n'
+                          'fileinto :mailboxid "Fnosuch"\n         :create\n'
+                          '         "INBOX.no-such-folder";\n'
+                          '            # creates INBOX.no-such-folder, but it doesn\'t\n'
+                          '            # get the "Fnosuch" mailboxid.\n'))
+    assert r.returncode == 0, r
+    assert len(list((md / ".INBOX.no-such-folder" / "new").glob("*"))) == 1, r
+
+
+def test_rfc9042_fcc_example_as_written(run_tamis, tmp_workdir):
+    # RFC 9042's fcc example (notify :fcc ... :mailboxid): the id names
+    # Coyote, which exists, so the copy goes there and not to INBOX.Sent
+    md = tmp_workdir / "Maildir"
+    for sub in ("new", "cur", "tmp"):
+        (md / ".Coyote" / sub).mkdir(parents=True, exist_ok=True)
+    r = run_tamis("test", "-x", "+mailboxid", "-o", RFC_IDS, "-e", "-l", md,
+                  *_write(tmp_workdir,
+                          'require ["enotify", "fcc", "mailboxid"];\n\n'
+                          'notify :fcc "INBOX.Sent"\n'
+                          '       :mailboxid "F6352ae03-b7f5-463c-896f-d8b48ee3"\n'
+                          '       :message "You got mail!"\n'
+                          '       "mailto:ken@example.com";\n'))
+    assert r.returncode == 0, r
+    copies = list((md / ".Coyote" / "new").glob("*"))
+    assert len(copies) == 1 and "ken@example.com" in copies[0].read_text(), r
+    assert not (md / ".INBOX.Sent").exists()
+
+
+def _write(d, body):
+    s = pathlib.Path(d) / "s.sieve"
+    s.write_text(body)
+    m = pathlib.Path(d) / "m.eml"
+    m.write_text(COYOTE)
+    return s, m

@@ -802,3 +802,515 @@ def test_digest_part_with_invalid_content_type_is_text_plain(run_tamis, tmp_work
                   'require ["mime", "fileinto", "foreverypart", "variables"];\n'
                   'foreverypart { if header :mime :matches "subject" "*" { fileinto "s-${1}"; } }\n',
                   ["s-x", "s-inner2"], msg=msg)
+
+
+# ---- RFC 5703 sections 5 and 6, rule by rule ----
+#
+# Tamis's decisions (see the opening comments of sieve/ext/replace.c and
+# enclose.c): later tests see the edited message; actions added later
+# deliver it; redirect sends, and reject returns, the message as it was
+# before the first replace/enclose, whatever path adds them; vacation
+# answers the message as received.
+
+RXL = ["-x", "+replace +enclose +extlists +editheader +vacation +reject"]
+MYLIST = "tag:example.com,2010-05-28:mylist"
+
+
+def sent(stdout):
+    """The messages `tamis test -e` sent: {recipient: message text}."""
+    out = {}
+    for chunk in stdout.split("RECIPIENT: ")[1:]:
+        rcpt, rest = chunk.split("\n", 1)
+        body = rest.split("START MESSAGE:\n", 1)[1].split("END MESSAGE", 1)[0]
+        out[rcpt.strip()] = body
+    return out
+
+
+def run_with_list(run_tamis, d, script, msg=PLAIN):
+    write(d, "mylist", "list1@example.com\nlist2@example.com\n")
+    extra = RXL + ["-o", f"sieve_extlists_list={MYLIST} {pathlib.Path(d) / 'mylist'}"]
+    return run_script(run_tamis, d, script, msg=msg, extra=extra, execute=True)
+
+
+def assert_unedited(text):
+    """text is PLAIN as sent on (redirect adds fields on top only)."""
+    assert text.replace("\r\n", "\n").endswith(PLAIN.replace("\r\n", "\n")), text
+    assert "multipart/mixed" not in text and "Original-Subject" not in text, text
+
+
+EDITS = {
+    "replace": 'replace :subject "Replaced" :from "filter@example.net" "new text";\n',
+    "enclose": 'enclose :subject "Warning" "wrapped";\n',
+    "replace+enclose": 'replace :subject "Replaced" "new text";\nenclose "wrapped";\n',
+}
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+@pytest.mark.parametrize("redirect", ['redirect "carol@example.com";',
+                                     'redirect :copy "carol@example.com";',
+                                     f'redirect :list "{MYLIST}";',
+                                     f'redirect :copy :list "{MYLIST}";'])
+def test_every_redirect_sends_the_message_before_the_edits(run_tamis, tmp_workdir, edit, redirect):
+    # RFC 5703 section 6: enclose "does not affect messages that are
+    # forwarded via a redirect action"; replace likewise (RFC 5228 4.2).
+    # One rule for every redirect path: plain, :copy, :list (extlists).
+    r = run_with_list(run_tamis, tmp_workdir,
+                      'require ["replace", "enclose", "extlists", "copy"];\n'
+                      + EDITS[edit] + redirect + "\n")
+    assert r.returncode == 0, r
+    out = sent(r.stdout)
+    expected = ({"list1@example.com", "list2@example.com"} if ":list" in redirect
+                else {"carol@example.com"})
+    assert set(out) == expected, r
+    for text in out.values():
+        assert_unedited(text)
+    kept = stored(tmp_workdir)
+    if ":copy" in redirect:
+        # the implicit keep files the edited message
+        (data,) = kept
+        assert parse(data)["Subject"] in ("Replaced", "Warning"), data
+    else:
+        assert kept == []
+
+
+def test_redirect_sends_the_message_as_it_was_before_the_first_edit(run_tamis, tmp_workdir):
+    # An editheader change made before enclose stays; the enclosing
+    # message and what was done to it afterwards do not.
+    r = run_with_list(run_tamis, tmp_workdir,
+                      'require ["enclose", "editheader"];\n'
+                      'addheader "X-Before" "1";\n'
+                      'enclose "wrapped";\n'
+                      'addheader "X-After" "2";\n'
+                      'redirect "carol@example.com";\n')
+    assert r.returncode == 0, r
+    text = sent(r.stdout)["carol@example.com"]
+    assert "X-Before: 1" in text and "X-After" not in text and "multipart" not in text, text
+    assert "Subject: plain" in text
+
+
+@pytest.mark.parametrize("edit", ["replace", "enclose"])
+@pytest.mark.parametrize("redirect", ['redirect "carol@example.com";',
+                                     f'redirect :list "{MYLIST}";'])
+def test_redirect_in_a_later_script_of_a_sequence(run_tamis, tmp_workdir, edit, redirect):
+    # sieve_before edits the message; the after-script's redirect (also
+    # redirect :list) still sends the message before the edit, while the
+    # final keep files the edited one.
+    d = tmp_workdir
+    write(d, "mylist", "list1@example.com\nlist2@example.com\n")
+    write(d, "before.sieve", f'require "{edit}";\n' + EDITS[edit])
+    write(d, "user.sieve", "keep;\n")
+    s = write(d, "after.sieve", 'require ["extlists", "copy"];\n'
+              + redirect.replace("redirect ", "redirect :copy ") + "\n")
+    m = write(d, "m.eml", PLAIN)
+    md = pathlib.Path(d) / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    r = run_tamis("test", *RXL, "-o", f"sieve_extlists_list={MYLIST} {pathlib.Path(d) / 'mylist'}",
+                  "-s", d / "before.sieve", "-s", d / "user.sieve", "-e", "-l", md, s, m)
+    assert r.returncode == 0, r
+    out = sent(r.stdout)
+    assert len(out) == (2 if ":list" in redirect else 1), r
+    for text in out.values():
+        assert_unedited(text)
+    (data,) = stored(d)
+    m = parse(data)
+    assert m["Subject"] == ("Replaced" if edit == "replace" else "Warning")
+
+
+@pytest.mark.parametrize("edit", ["replace", "enclose"])
+def test_reject_returns_the_message_before_the_edits(run_tamis, tmp_workdir, edit):
+    # A rejection returns the sender's own message: its header in the
+    # report, its Message-ID as Original-Message-ID.
+    msg = PLAIN.replace("Subject: plain\r\n", "Subject: plain\r\nMessage-ID: <orig@example.org>\r\n")
+    r = run_script(run_tamis, tmp_workdir,
+                   f'require ["{edit}", "reject"];\n' + EDITS[edit] + 'reject "no";\n',
+                   msg=msg, extra=RXL, execute=True)
+    assert r.returncode == 0, r
+    text = sent(r.stdout)["alice@example.org"]
+    assert "Original-Message-ID: <orig@example.org>" in text, text
+    returned = text.split("Content-Type: message/rfc822", 1)[1]
+    assert "Subject: plain" in returned and "Original-Subject" not in returned, text
+    assert "Warning" not in returned and "Replaced" not in returned, text
+
+
+@pytest.mark.parametrize("edit", ["replace", "enclose"])
+def test_vacation_answers_the_message_as_received(run_tamis, tmp_workdir, edit):
+    r = run_script(run_tamis, tmp_workdir,
+                   f'require ["{edit}", "vacation"];\n' + EDITS[edit] + 'vacation "away";\n',
+                   msg=PLAIN, extra=RXL, execute=True)
+    assert r.returncode == 0, r
+    reply = sent(r.stdout)["alice@example.org"]     # not filter@example.net
+    assert "Subject: Auto: plain" in reply, reply
+
+
+def test_later_tests_and_actions_see_the_enclosing_message(run_tamis, tmp_workdir):
+    # RFC 5703 section 6: after enclose, tests and actions operate on the
+    # new message; fileinto before it keeps the message it saw.
+    for box in ("before", "after"):
+        for sub in ("cur", "new", "tmp"):
+            (tmp_workdir / "Maildir" / ("." + box) / sub).mkdir(parents=True, exist_ok=True)
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["enclose", "fileinto", "body", "mime"];\n'
+                   'fileinto "before";\n'
+                   'enclose :subject "Warning" "wrapped";\n'
+                   'if allof (header :is "subject" "Warning",\n'
+                   '          header :mime :contenttype "content-type" "multipart/mixed",\n'
+                   '          body :text :contains "wrapped") { fileinto "after"; }\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == ["before", "after"], r
+    assert stored(tmp_workdir, "before") == [PLAIN.encode()]
+    (after,) = stored(tmp_workdir, "after")
+    assert parse(after)["Subject"] == "Warning"
+
+
+def test_implicit_keep_files_the_edited_message(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir, 'require "enclose";\nenclose "wrapped";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert parse(data).get_content_type() == "multipart/mixed"
+
+
+def test_replace_mime_for_the_whole_message(run_tamis, tmp_workdir):
+    # :mime: the string is a MIME entity (RFC 2045 section 2.4), header
+    # fields and content; for the whole message its fields join the
+    # message's own non-MIME fields.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require "replace";\n'
+                   'replace :mime text:\n'
+                   'Content-Type: text/html; charset=us-ascii\n'
+                   'Content-Language: de\n'
+                   '\n'
+                   '<b>entfernt</b>\n'
+                   '.\n'
+                   ';\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m.get_content_type() == "text/html"
+    assert m["Content-Language"] == "de"
+    assert m.get_content().strip() == "<b>entfernt</b>"
+    assert m["Subject"] == "report" and m["From"] == "Alice <alice@example.org>"
+    assert data.count(b"Content-Type:") == 1
+    assert m.get_all("MIME-Version") == ["1.0"]
+    assert b"boundary=outer" not in data and b"preamble" not in data
+
+
+def test_replace_subject_encoded_only_when_not_ascii(run_tamis, tmp_workdir):
+    # "implementations MUST convert the string to [RFC2047] encoded words
+    # if and only if non-ASCII characters are present"
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace :subject "Removed: 1" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert b"\r\nSubject: Removed: 1\r\n" in data
+    for f in (tmp_workdir / "Maildir" / "new").iterdir():
+        f.unlink()
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace :subject "Grüße" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert b"\r\nSubject: =?utf-8?" in data and "Grüße".encode() not in data
+    assert parse(data)["Subject"] == "Grüße"
+
+
+def test_replace_defaults_keep_subject_and_from(run_tamis, tmp_workdir):
+    # Without :subject/:from the header stays (all fields but the MIME
+    # ones are preserved) and no Original-* field appears.
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace "x";\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "report" and m["From"] == "Alice <alice@example.org>"
+    assert m["To"] == "bob@example.net"
+    assert m["Original-Subject"] is None and m["Original-From"] is None
+    assert m.get_content_type() == "text/plain" and m.get_content_charset() == "utf-8"
+
+
+def test_replace_subject_without_a_previous_subject(run_tamis, tmp_workdir):
+    # "MUST preserve any previous Subject header": with none, there is no
+    # Original-Subject to add.
+    msg = "From: alice@example.org\r\nTo: bob@example.net\r\n\r\nbody\r\n"
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace :subject "New" "x";\n',
+                   msg=msg, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "New" and m["Original-Subject"] is None
+
+
+def test_replace_subject_and_from_only_for_the_entire_message(run_tamis, tmp_workdir):
+    # :subject and :from apply "if the entire message is being replaced";
+    # replacing a part below the top leaves the header alone.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "foreverypart", "mime"];\n'
+                   'foreverypart {\n'
+                   '  if header :mime :type "content-type" "audio" {\n'
+                   '    replace :subject "S" :from "filter@example.net" "gone";\n'
+                   '  }\n'
+                   '}\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "report" and m["From"] == "Alice <alice@example.org>"
+    assert m["Original-Subject"] is None and m["Original-From"] is None
+    assert list(m.iter_parts())[1].get_content() == "gone"
+    # in a loop the top part is the entire message: there they apply
+    for f in (tmp_workdir / "Maildir" / "new").iterdir():
+        f.unlink()
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "foreverypart", "mime"];\n'
+                   'foreverypart {\n'
+                   '  if header :mime :subtype "content-type" "mixed" {\n'
+                   '    replace :subject "S" "gone";\n'
+                   '  }\n'
+                   '}\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "S" and m["Original-Subject"] == "report"
+    assert m.get_content_type() == "text/plain" and m.get_content() == "gone"
+
+
+def test_replace_from_is_a_mailbox_list(run_tamis, tmp_workdir):
+    # "The string must specify a valid [RFC2822] mailbox-list."
+    r = run_script(run_tamis, tmp_workdir,
+                   'require "replace";\n'
+                   'replace :from "Filter <filter@example.net>, \\"Ops, Team\\" <ops@example.net>" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert [a.addr_spec for a in m["From"].addresses] == ["filter@example.net", "ops@example.net"]
+    assert m["Original-From"] == "alice@example.org"
+    # a display name in UTF-8 is RFC 2047-encoded, as vacation's :from
+    for f in (tmp_workdir / "Maildir" / "new").iterdir():
+        f.unlink()
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace :from "Jürgen <j@example.net>" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert b"\r\nFrom: =?utf-8?" in data and "Jürgen".encode() not in data
+    assert parse(data)["From"].addresses[0].display_name == "Jürgen"
+    # not a mailbox-list: a compile-time error (SHOULD) ...
+    for bad in ("a@example.net,", "a@example.net, nobody", "Team: a@example.net;", ""):
+        errs = compile_errors(run_tamis, tmp_workdir,
+                              f'require "replace";\nreplace :from "{bad}" "x";\n', extra=RX)
+        assert any("invalid from address" in e for e in errs), (bad, errs)
+
+
+def test_replace_invalid_from_at_run_time_is_ignored(run_tamis, tmp_workdir):
+    # "it is RECOMMENDED that values that fail such a validity check simply
+    # be ignored rather than causing the replace action to fail"
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "variables"];\nset "f" "not an address";\n'
+                   'replace :from "${f}" :subject "S" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert "ignoring invalid from address 'not an address'" in r.stderr, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["From"] == "alice@example.org" and m["Original-From"] is None
+    assert m["Subject"] == "S" and m["Original-Subject"] == "plain"
+
+
+def test_replace_twice_keeps_each_previous_subject(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "mime", "fileinto"];\n'
+                   'replace :subject "R1" "first";\n'
+                   'replace :subject "R2" "second";\n'
+                   'if header :is "subject" "R2" { fileinto "INBOX"; }\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    assert folders(r.stdout) == ["INBOX"], r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m.get_all("Original-Subject") == ["plain", "R1"]
+    assert m.get_all("Subject") == ["R2"] and m.get_content() == "second"
+
+
+def test_replace_then_enclose_encloses_the_replaced_message(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "enclose"];\n'
+                   'replace :subject "Cleaned" "cleaned text";\n'
+                   'enclose "see attachment";\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "Cleaned"       # from the enclosed message
+    text, inner = list(m.iter_parts())
+    inner = inner.get_content()
+    assert inner["Subject"] == "Cleaned" and inner["Original-Subject"] == "report"
+    assert inner.get_content() == "cleaned text"
+
+
+def test_enclose_then_replace_replaces_the_enclosing_message(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["replace", "enclose"];\n'
+                   'enclose :subject "Warning" "see attachment";\n'
+                   'replace "nothing left";\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Subject"] == "Warning" and m.get_content_type() == "text/plain"
+    assert m.get_content() == "nothing left" and b"report" not in data
+
+
+def test_enclose_headers_copy_from_and_date(run_tamis, tmp_workdir):
+    # Date and From "should be synthesized" unless given by :headers; a
+    # listed field the message lacks is still made up (RFC 5322 needs
+    # both); a name listed twice is copied once; the new message's MIME
+    # fields are its own.
+    msg = ("From: alice@example.org\r\nDate: Mon, 1 Jun 2009 10:00:00 +0000\r\n"
+           "To: bob@example.net\r\nCc: carol@example.com\r\nSubject: plain\r\n"
+           "Content-Type: text/plain; charset=us-ascii\r\n\r\nbody\r\n")
+    r = run_script(run_tamis, tmp_workdir,
+                   'require "enclose";\n'
+                   'enclose :headers ["From", "Date", "cc", "Cc", "Content-Type"] "wrapped";\n',
+                   msg=msg, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["From"] == "alice@example.org"
+    assert b"\r\nDate: Mon, 1 Jun 2009 10:00:00 +0000\r\n" in data.split(b"\r\n\r\n", 1)[0]
+    assert data.split(b"\r\n\r\n", 1)[0].count(b"Date:") == 1
+    assert m.get_all("Cc") == ["carol@example.com"]
+    assert m.get_content_type() == "multipart/mixed"
+    assert m["To"] is None                 # not listed, not copied
+    assert m.get_all("MIME-Version") == ["1.0"]
+    # listed but absent: made up all the same
+    nodate = msg.replace("Date: Mon, 1 Jun 2009 10:00:00 +0000\r\n", "")
+    for f in (tmp_workdir / "Maildir" / "new").iterdir():
+        f.unlink()
+    r = run_script(run_tamis, tmp_workdir, 'require "enclose";\nenclose :headers ["Date"] "wrapped";\n',
+                   msg=nodate, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["Date"] is not None and m["From"] is not None and m["Message-ID"] is not None
+
+
+def test_enclose_message_rfc822_part_holds_the_message_unchanged(run_tamis, tmp_workdir):
+    r = run_script(run_tamis, tmp_workdir, 'require "enclose";\nenclose "wrapped";\n',
+                   msg=MIXED, extra=RX, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["MIME-Version"] == "1.0"
+    text, inner = list(m.iter_parts())
+    assert text.get_content_type() == "text/plain" and text.get_content_charset() == "utf-8"
+    assert inner.get_content_type() == "message/rfc822"
+    assert MIXED.encode() in data
+    assert m["Auto-Submitted"] is None     # filed for the user, not sent
+
+
+# ---- RFC 5703's example scripts: compile, and the actions on a message ----
+
+CORPUS = pathlib.Path(__file__).resolve().parents[2] / "fuzz" / "corpus" / "compile"
+RFC5703_SCRIPTS = ("rfc5703-example1-replace.sieve", "rfc5703-example2-enclose.sieve",
+                   "rfc5703-replace-usage.sieve", "rfc5703-enclose-usage.sieve")
+
+
+def rfc5703_script(name):
+    """One of RFC 5703's scripts as kept in the fuzz corpus: section 9's
+    examples (verbatim) and the usage forms of sections 5 and 6.  Found by
+    its first line, so that a renamed corpus file is still found."""
+    first = {"rfc5703-example1-replace.sieve": "# RFC 5703 section 9.1 (Example 1)",
+             "rfc5703-example2-enclose.sieve": "# RFC 5703 section 9.2 (Example 2)",
+             "rfc5703-replace-usage.sieve": "# RFC 5703 section 5: replace",
+             "rfc5703-enclose-usage.sieve": "# RFC 5703 section 6: enclose"}[name]
+    hits = [p for p in sorted(CORPUS.glob("*.sieve")) if p.read_text(errors="replace").startswith(first)]
+    assert hits, f"{name} is not in {CORPUS}"
+    return hits[0]
+
+
+@pytest.mark.parametrize("name", RFC5703_SCRIPTS)
+def test_rfc5703_scripts_compile(run_tamis, tmp_workdir, name):
+    r = run_tamis("compile", *RX, rfc5703_script(name), tmp_workdir / "out.svbin")
+    assert r.returncode == 0, r
+
+
+@pytest.mark.parametrize("name,expect", [
+    ("rfc5703-example1-replace.sieve", "Executable attachment removed by user filter"),
+    ("rfc5703-example2-enclose.sieve", "WARNING! The enclosed message contains executable"),
+])
+def test_rfc5703_examples_actions(run_tamis, tmp_workdir, name, expect):
+    # tamis test: the edit is no action of its own; the implicit keep
+    # files the edited message.
+    script = rfc5703_script(name)
+    m = write(tmp_workdir, "m.eml", EXE_MSG)
+    r = run_tamis("test", *RX, script, m)
+    assert r.returncode == 0, r
+    assert r.stdout == ("\nPerformed actions:\n\n  (none)\n\nImplicit keep:\n\n"
+                        " * store message in folder: INBOX\n\n"), r
+    md = tmp_workdir / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    r = run_tamis("test", *RX, "-e", "-l", md, script, m)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    assert expect.encode() in data
+    assert b"TVqQ" in data if "enclose" in name else b"TVqQ" not in data
+
+
+def test_enclose_in_a_loop_goes_on_with_the_parts_after_the_current_one(run_tamis, tmp_workdir):
+    # RFC 5703 section 9.2's script without its break: after enclose the
+    # loop goes on with the original message's next parts (now inside the
+    # message/rfc822 part), not into the new parts or the enclosed copy
+    # of the part it was at; each matching part encloses once more (section
+    # 6: "the message is enclosed multiple times").
+    two = EXE_MSG.replace("--XX--\r\n",
+                          "--XX\r\nContent-Type: application/octet-stream\r\n"
+                          "Content-Disposition: attachment; filename=\"run.bat\"\r\n\r\nx\r\n--XX--\r\n")
+    script = ('require ["foreverypart", "mime", "enclose", "variables", "fileinto"];\n'
+              'set "seen" "";\n'
+              'foreverypart {\n'
+              '  if header :mime :param "filename" :matches "Content-Disposition" ["*.com", "*.bat"] {\n'
+              '    enclose :subject "Warning" "executable attachment";\n'
+              '  }\n'
+              '  if header :mime :matches :subtype "content-type" "*" { set "seen" "${seen} ${1}"; }\n'
+              '}\n'
+              'fileinto "${seen}";\n')
+    for msg, seen, depth in ((EXE_MSG, " mixed plain octet-stream", 1),
+                             (two, " mixed plain octet-stream octet-stream", 2)):
+        r = run_script(run_tamis, tmp_workdir, script, msg=msg, extra=RX)
+        assert r.returncode == 0, r
+        assert folders(r.stdout) == [seen], r
+        md = tmp_workdir / "Maildir"
+        for f in md.glob("*/*"):
+            f.unlink()
+        r = run_script(run_tamis, tmp_workdir, script.replace('fileinto "${seen}";\n', ''),
+                       msg=msg, extra=RX, execute=True)
+        assert r.returncode == 0, r
+        (data,) = stored(tmp_workdir)
+        m = parse(data)
+        for _ in range(depth):
+            assert m.get_content_type() == "multipart/mixed" and m["Subject"] == "Warning"
+            m = list(m.iter_parts())[1].get_content()
+        assert m.get_content_type() == "multipart/mixed" and m["Subject"] == "tools"
+
+
+def test_editheader_after_enclose_edits_the_enclosing_message(run_tamis, tmp_workdir):
+    # RFC 5703 section 6: actions affecting the header after enclose work
+    # on the new message; the enclosed one travels unchanged.
+    r = run_script(run_tamis, tmp_workdir,
+                   'require ["enclose", "editheader"];\n'
+                   'enclose :subject "Warning" "wrapped";\n'
+                   'addheader "X-Quarantine" "yes";\n'
+                   'deleteheader "Subject";\n'
+                   'keep;\n',
+                   msg=PLAIN, extra=RXL, execute=True)
+    assert r.returncode == 0, r
+    (data,) = stored(tmp_workdir)
+    m = parse(data)
+    assert m["X-Quarantine"] == "yes" and m["Subject"] is None
+    inner = list(m.iter_parts())[1].get_content()
+    assert inner["Subject"] == "plain" and inner["X-Quarantine"] is None
+    assert PLAIN.encode() in data

@@ -149,7 +149,7 @@ static void test_deliverby_parts(void **state)
 		"require [\"envelope\", \"envelope-deliverby\", \"relational\", \"comparator-i;ascii-numeric\", "
 		"\"fileinto\", \"variables\"];\n"
 		"if envelope :value \"eq\" :comparator \"i;ascii-numeric\" \"bytimerelative\" \"3600\" { fileinto \"rel\"; }\n"
-		"if envelope :is :zone \"+0000\" \"bytimeabsolute\" \"2023-11-14T23:13:20+00:00\" { fileinto \"abs-utc\"; }\n"
+		"if envelope :is :zone \"+0000\" \"bytimeabsolute\" \"2023-11-14T23:13:20Z\" { fileinto \"abs-utc\"; }\n"
 		"if envelope :matches :zone \"+0530\" \"bytimeabsolute\" \"*T*:*:*+05:30\" { fileinto \"h${2}\"; }\n"
 		"if envelope \"bymode\" \"notify\" { fileinto \"mode\"; }\n"
 		"if envelope \"bytrace\" \"TRACE\" { fileinto \"trace\"; }\n",

@@ -27,6 +27,7 @@
 
 #include "lib/arena.h"
 #include "lib/strbuf.h"
+#include "lib/utf8.h"
 #include "storage/maildir.h"
 #include "storage/mutf7.h"
 
@@ -190,7 +191,7 @@ static void test_mutf7(void **state)
 	};
 	for (size_t i = 0; i < sizeof(bad_utf8) / sizeof(bad_utf8[0]); i++) {
 		struct strbuf sb = STRBUF_INIT;
-		assert_false(mutf7_utf8_valid(bad_utf8[i], strlen(bad_utf8[i])));
+		assert_false(utf8_valid(bad_utf8[i], strlen(bad_utf8[i])));
 		assert_int_equal(mutf7_encode(bad_utf8[i], strlen(bad_utf8[i]), &sb), -1);
 		strbuf_free(&sb);
 	}

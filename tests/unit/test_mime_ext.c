@@ -63,29 +63,114 @@ static void test_parse_ctype(void **state)
 	arena_unref(&a);
 }
 
+/* The values :param finds for one name list in one header value. */
+static size_t pvals(struct arena *a, const char *value, const char *const *names, size_t nn,
+		    const char ***vals_r)
+{
+	struct sieve_string *ns = arena_alloc(a, nn * sizeof(*ns));
+	for (size_t i = 0; i < nn; i++) {
+		ns[i].p = names[i];
+		ns[i].len = strlen(names[i]);
+	}
+	return sieve_mime_param_values(a, value, ns, nn, vals_r);
+}
+
+#define ONE(name) (const char *const[]){ name }, 1
+
+/* Every expectation below was checked with Dovecot 2.3's sieve-test
+   ("header :mime :param" with :count and :matches). */
 static void test_params(void **state)
 {
 	struct arena *a = arena_new(4096);
-	struct sieve_mime_param *p;
-	size_t n = sieve_mime_params(a, "attachment; filename*=utf-8''%C3%A9t%C3%A9.txt; "
-				     "filename=\"a \\\"b\\\".txt\"; title*1=\"-end\"; title*0*=us-ascii'en'x%20y; "
-				     "size=12 (comment)", &p);
+	const char *t, *st;
+	struct msg_param *p;
+	static const char v1[] =
+		"attachment; filename*=utf-8''%C3%A9t%C3%A9.txt; "
+		"filename=\"a \\\"b\\\".txt\"; title*1=\"-end\"; title*0*=us-ascii'en'x%20y; "
+		"size=12 (comment)";
+	/* The raw list: plain ones first, in order (the comment after a
+	   token is no part of it), then the RFC 2231 ones by key, joined
+	   and still encoded. */
+	size_t n = msg_parse_mime_value_flags(a, v1, MSG_MIME_DOVECOT, &t, &st, &p);
+	assert_string_equal(t, "attachment");
 	assert_int_equal(n, 4);
-	/* plain ones first, in order, then the RFC 2231 ones by name */
 	assert_string_equal(p[0].name, "filename");
 	assert_string_equal(p[0].value, "a \"b\".txt");
-	assert_false(p[0].ext);
 	assert_string_equal(p[1].name, "size");
 	assert_string_equal(p[1].value, "12");
-	assert_string_equal(p[2].name, "filename");
-	assert_string_equal(p[2].value, "\xc3\xa9t\xc3\xa9.txt");
-	assert_true(p[2].ext);
-	assert_string_equal(p[3].name, "title");
-	assert_string_equal(p[3].value, "x y-end");
-	/* junk is skipped up to the next ';' */
-	n = sieve_mime_params(a, "text/plain; ===; a=1; ;b", &p);
+	assert_string_equal(p[2].name, "filename*");
+	assert_string_equal(p[2].value, "utf-8''%C3%A9t%C3%A9.txt");
+	assert_string_equal(p[3].name, "title*");
+	assert_string_equal(p[3].value, "us-ascii'en'x%20y-end");
+
+	const char **v;
+	n = pvals(a, v1, ONE("FILENAME"), &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "a \"b\".txt");
+	assert_string_equal(v[1], "\xc3\xa9t\xc3\xa9.txt");
+	n = pvals(a, v1, ONE("title"), &v);
 	assert_int_equal(n, 1);
-	assert_string_equal(p[0].value, "1");
+	assert_string_equal(v[0], "x y-end");
+	n = pvals(a, v1, (const char *const[]){ "size", "title" }, 2, &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "12");
+	assert_string_equal(v[1], "x y-end");
+
+	/* Not converted from the charset: the bytes as encoded. */
+	n = pvals(a, "text/plain; x*=iso-8859-1''Gr%FC%DFe", ONE("x"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "Gr\xfc\xdf" "e");
+	/* An undecodable "x*" ends the list; the plain one came first. */
+	n = pvals(a, "text/plain; x*=noquotes%41; x=later", ONE("x"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "later");
+	n = pvals(a, "text/plain; x=first; x*=a''bad%4; x=later", ONE("x"), &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[1], "later");
+	/* A gap in the indexes: each section on its own, under "x*N". */
+	n = pvals(a, "text/plain; x*0=a; x*2=b", ONE("x"), &v);
+	assert_int_equal(n, 0);
+	n = pvals(a, "text/plain; x*0=a; x*2=b", ONE("x*0"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "a");
+	/* A bare "x*" takes the index before it: here 1, so "x*1*". */
+	n = pvals(a, "text/plain; x*1=b; x*=a''Q; x*0=c", ONE("x"), &v);
+	assert_int_equal(n, 0);
+	n = pvals(a, "text/plain; x*1=b; x*=a''Q; x*0=c", ONE("x*1"), &v);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0], "b");
+	assert_string_equal(v[1], "Q");
+	/* Keys are grouped regardless of case, joined in index order. */
+	n = pvals(a, "text/plain; X*0=A; x*1=b", ONE("x"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "Ab");
+	n = pvals(a, "text/plain; x*1=second; x*0=first", ONE("x"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "firstsecond");
+	/* Comments around a token value are dropped. */
+	n = pvals(a, "text/plain; x=(y)z; charset=(c1)utf-8(c2)", ONE("charset"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "utf-8");
+
+	/* Broken input.  Skipping to the next ';' goes byte by byte, into
+	   quoted strings too. */
+	n = pvals(a, "text/plain; x=1 \"j; c=3\"; y=2", ONE("c"), &v);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0], "3");
+	/* A failure right before a ';' costs the parameter after it. */
+	n = pvals(a, "text/plain; a ; x=1", ONE("x"), &v);
+	assert_int_equal(n, 0);
+	/* An unterminated quoted string is no value. */
+	n = pvals(a, "text/plain; x=\"unterminated", ONE("x"), &v);
+	assert_int_equal(n, 0);
+	/* An empty name is a name; "==" is kept whole (Dovecot's allowance
+	   for a bare encoded word). */
+	n = msg_parse_mime_value_flags(a, "text/plain; ===; a=1; ;b", MSG_MIME_DOVECOT, &t, &st, &p);
+	assert_int_equal(n, 2);
+	assert_string_equal(p[0].name, "");
+	assert_string_equal(p[0].value, "==");
+	assert_string_equal(p[1].name, "a");
+	assert_string_equal(p[1].value, "1");
 	arena_unref(&a);
 }
 

@@ -1,0 +1,3 @@
+# RFC 3894 section 3 (example of :copy)
+require ["copy", "fileinto"];
+fileinto :copy "incoming";

@@ -1,0 +1,6 @@
+# RFC 5230 section 4.3 (Subject and From Parameters)
+require ["vacation", "variables"];
+if header :matches "subject" "*" {
+    vacation :subject "Automatic response to: ${1}"
+             "I'm away -- send mail to foo in my absence";
+}
