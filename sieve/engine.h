@@ -630,7 +630,7 @@ struct sieve_result {
 	   sieve_runtime_replace_message). */
 	struct message *msg;
 	/* The message as it was before the first replace or enclose (RFC
-	   5703), NULL until one ran: what redirect and reject send, in this
+	   5703), NULL until one ran: what redirect sends, in this
 	   script and in the later scripts of a sequence that share this
 	   result (sieve_send_action_new). */
 	struct message *before_mime_edit;
@@ -672,13 +672,12 @@ size_t sieve_test_header_fields(struct sieve_runtime *rt, const struct sieve_exe
 				const struct sieve_operand *names, bool decode, const char ***vals_r);
 struct sieve_action *sieve_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
 				      const struct sieve_exec_args *a);
-/* An action that sends the message itself away (redirect, reject):
+/* An action that forwards the message itself (redirect):
  * sieve_action_new(), but with the message as it was before the first
  * replace/enclose (RFC 5703 section 6: these do not affect what redirect
- * forwards; a rejection returns the sender's own message).  Every such
- * path uses it: redirect, redirect :copy, redirect :list (extlists),
- * reject/ereject, in the script that edited and in the later scripts of a
- * sequence. */
+ * forwards).  Every such path uses it: redirect, redirect :copy, redirect
+ * :list (extlists), in the script that edited and in the later scripts of
+ * a sequence.  (reject returns the message as received, see reject.c.) */
 struct sieve_action *sieve_send_action_new(struct sieve_runtime *rt, const struct sieve_action_def *def,
 					   const struct sieve_exec_args *a);
 /* fcc (RFC 8580, sieve/ext/fcc.c): the copy of a sent message to file. */

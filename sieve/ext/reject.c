@@ -280,9 +280,12 @@ static int reject_command(struct sieve_runtime *rt, const struct sieve_exec_args
 			  const struct sieve_action_def *def)
 {
 	struct sieve_string reason = sieve_opd_string(rt, &a->pos[0]);
-	/* The sender gets back their own message, not one replace or
-	   enclose made (RFC 5703 edits stay with the user). */
-	struct sieve_action *act = sieve_send_action_new(rt, def, a);
+	/* The sender gets back their own message as it arrived: not one
+	   editheader, a filter program, replace or enclose made (those edits
+	   stay with the user).  Pigeonhole 0.5.19 does the same: after
+	   addheader, its rejection encloses the received header only. */
+	struct sieve_action *act = sieve_action_new(rt, def, a);
+	act->msg = NULL;   /* NULL: the message as received (p->msg) */
 	act->text = arena_memdup(rt->result->arena, reason.p, reason.len);
 	if (sieve_result_add(rt, a, act, true) < 0)
 		return SIEVE_FAILURE;

@@ -133,3 +133,27 @@ def test_ereject_when_enabled(run_tamis, tmp_workdir):
             "-x", "+ereject")
     assert r.returncode == 1, r
     assert "duplicate reject/ereject action not allowed" in r.stderr
+
+
+def returned_header(r):
+    """The header of the message/rfc822 part of the one rejection sent."""
+    (_, text), = sent(r)
+    part = text.split("Content-Type: message/rfc822", 1)[1]
+    return part.split("\n\n", 2)[1] if part.startswith("\n\n") else part
+
+
+@pytest.mark.parametrize("edit", [
+    'addheader "X-Edited" "yes";',
+    'deleteheader "Subject"; addheader "Subject" "changed";',
+])
+def test_rejection_returns_the_message_as_received(run_tamis, tmp_workdir, edit):
+    # The sender gets back what they sent, not the user's editheader
+    # changes.  Dovecot's sieve-test -e (Pigeonhole 0.5.19) returns the
+    # received header too: after addheader "X-Edited" its rejection's
+    # message/rfc822 part has no X-Edited field.
+    r = run(run_tamis, tmp_workdir, f'require ["reject", "editheader"];\n{edit}\nreject "no";\n',
+            "-x", "+editheader", "-e", "-l", tmp_workdir / "Maildir", "-f", SENDER, "-r", RCPT)
+    assert r.returncode == 0, r
+    head = returned_header(r)
+    assert "Subject: Frop!" in head, head
+    assert "X-Edited" not in head and "changed" not in head, head
