@@ -9,6 +9,8 @@
  * MIME-Version); :subject (RFC 2047-encoded only when not ASCII) and
  * :from (a mailbox-list, display names encoded likewise) set Subject and
  * From, the old values moving to Original-Subject and Original-From,
+ * which editheader may then not touch; several :from authors bring a
+ * Sender (the first of them, RFC 5322 section 3.6.2) unless one exists.
  * which editheader may then not touch.  Without them Subject and From
  * stay as they were.  Inside a loop, on a part below the top, :subject
  * and :from do nothing (the RFC gives them for the entire message only).
@@ -232,8 +234,21 @@ static int replace_execute(struct sieve_runtime *rt, const struct sieve_exec_arg
 			sieve_runtime_set_ext_ctx(rt, "replace", rt);
 		struct strbuf f = STRBUF_INIT;
 		/* A display name in UTF-8 is encoded, as vacation's :from. */
-		if (from != NULL)
+		if (from != NULL) {
 			sieve_mail_header_utf8(&f, "From", from);
+			/* RFC 5322 section 3.6.2: a From with several mailboxes
+			   needs a Sender; the first of them stands for the
+			   whole (unless the message already names one, which
+			   was copied above). */
+			struct msg_address *addrs;
+			size_t n;
+			if (!msg_header_exists(m, "sender") &&
+			    msg_parse_address_list(rt->arena, from, &addrs, &n) == 0 && n > 1 &&
+			    addrs[0].domain != NULL) {
+				char *snd = arena_printf(rt->arena, "<%s@%s>", addrs[0].local, addrs[0].domain);
+				sieve_mail_header(&f, "Sender", snd);
+			}
+		}
 		if (st != NULL)
 			sieve_mail_header_utf8(&f, "Subject", sieve_rt_strdup(rt, sieve_opd_string(rt, &st->val)));
 		sieve_mail_header(&f, "MIME-Version", "1.0");

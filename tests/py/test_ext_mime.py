@@ -1088,6 +1088,15 @@ def test_replace_from_is_a_mailbox_list(run_tamis, tmp_workdir):
     m = parse(data)
     assert [a.addr_spec for a in m["From"].addresses] == ["filter@example.net", "ops@example.net"]
     assert m["Original-From"] == "alice@example.org"
+    # RFC 5322 section 3.6.2: several authors need a Sender (the first)
+    assert b"\r\nSender: <filter@example.net>\r\n" in data, data
+    # one author needs none
+    for f in (tmp_workdir / "Maildir" / "new").iterdir():
+        f.unlink()
+    r = run_script(run_tamis, tmp_workdir, 'require "replace";\nreplace :from "f@example.net" "x";\n',
+                   msg=PLAIN, extra=RX, execute=True)
+    (data,) = stored(tmp_workdir)
+    assert parse(data)["Sender"] is None
     # a display name in UTF-8 is RFC 2047-encoded, as vacation's :from
     for f in (tmp_workdir / "Maildir" / "new").iterdir():
         f.unlink()
