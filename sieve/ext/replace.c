@@ -11,7 +11,7 @@
  * From, the old values moving to Original-Subject and Original-From,
  * which editheader may then not touch; several :from authors bring a
  * Sender (the first of them, RFC 5322 section 3.6.2) unless one exists.
- * which editheader may then not touch.  Without them Subject and From
+ * Without them Subject and From
  * stay as they were.  Inside a loop, on a part below the top, :subject
  * and :from do nothing (the RFC gives them for the entire message only).
  * Each replace :subject keeps the Subject it replaces, so two leave two
