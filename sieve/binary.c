@@ -886,6 +886,25 @@ static bool mtime_newer(const struct stat *a, const struct stat *b)
 	return a->st_mtim.tv_nsec > b->st_mtim.tv_nsec;
 }
 
+/* Is every extension b uses enabled for scripts compiled with p?  A cached
+ * binary is only a cache: when the admin has since turned an extension off
+ * (or a .tmsbin was put beside the script by someone else, carrying an
+ * extension this kind of script may not have), it must not run; the script
+ * is compiled again instead, and that reports the extension as unknown. */
+static bool binary_extensions_enabled(const struct sieve_binary *b, const struct sieve_compile_params *p)
+{
+	for (size_t i = 0; i < b->ncmds; i++)
+		if (!sieve_extension_enabled_for(p->cfg, b->cmd_ext[i], p))
+			return false;
+	for (size_t i = 0; i < b->ntags; i++)
+		if (!sieve_extension_enabled_for(p->cfg, b->tag_ext[i], p))
+			return false;
+	for (size_t i = 0; i < b->nexts; i++)
+		if (!sieve_extension_enabled_for(p->cfg, b->exts[i], p))
+			return false;
+	return true;
+}
+
 struct sieve_binary *sieve_open_script(const char *path, const struct sieve_compile_params *p,
 				       struct diag_list *diags, bool *from_cache_r)
 {
@@ -910,7 +929,7 @@ struct sieve_binary *sieve_open_script(const char *path, const struct sieve_comp
 			if (stat(e->path, &ist) < 0 || !mtime_newer(&bst, &ist))
 				sieve_binary_unref(&b);
 		}
-		if (b != NULL && strcmp(b->script_path, path) == 0) {
+		if (b != NULL && strcmp(b->script_path, path) == 0 && binary_extensions_enabled(b, p)) {
 			*from_cache_r = true;
 			free(bpath);
 			return b;

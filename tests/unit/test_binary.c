@@ -394,6 +394,56 @@ static struct sieve_binary *open_script(const char *path, bool *from_cache, stru
 	return sieve_open_script(path, &p, d, from_cache);
 }
 
+/* A cached binary whose extensions the settings no longer allow is not
+ * used: the script is compiled again and fails as it should.  (An admin
+ * turning an extension off, or a .tmsbin put beside a user's script, must
+ * not let a script keep using it.) */
+static void test_open_script_cache_disabled_extension(void **state)
+{
+	(void)state;
+	char *dir = make_tmpdir();
+	char *spath = path_in(dir, "user.sieve");
+	char *bpath = path_in(dir, "user.tmsbin");
+	struct diag_list d;
+	diag_init(&d);
+	bool cached = true;
+	const char *src = "require \"editheader\"; addheader \"X-A\" \"1\";\n";
+	write_file(spath, src, strlen(src));
+	set_mtime(spath, -100);
+
+	struct sieve_config *on = sieve_config_new();
+	sieve_config_set(on, "sieve_extensions", "+editheader");
+	struct sieve_compile_params p = { .script_name = "user", .cfg = on };
+	struct sieve_binary *b = sieve_open_script(spath, &p, &d, &cached);
+	assert_non_null(b);
+	assert_false(cached);
+	sieve_binary_unref(&b);
+	set_mtime(bpath, -50);
+	b = sieve_open_script(spath, &p, &d, &cached);
+	assert_non_null(b);
+	assert_true(cached);
+	sieve_binary_unref(&b);
+
+	/* The same cache, newer than the script, under default settings
+	   (editheader off): not used, and the compile fails. */
+	struct sieve_config *off = sieve_config_new();
+	struct sieve_compile_params q = { .script_name = "user", .cfg = off };
+	b = sieve_open_script(spath, &q, &d, &cached);
+	assert_null(b);
+	assert_false(cached);
+	assert_true(d.errors > 0);
+
+	sieve_config_unref(&on);
+	sieve_config_unref(&off);
+	diag_free(&d);
+	unlink(bpath);
+	unlink(spath);
+	rmdir(dir);
+	free(bpath);
+	free(spath);
+	free(dir);
+}
+
 static void test_open_script_cache(void **state)
 {
 	(void)state;
@@ -596,6 +646,7 @@ int main(void)
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_bad_magic_and_version),
 		cmocka_unit_test(test_open_script_cache),
+		cmocka_unit_test(test_open_script_cache_disabled_extension),
 		cmocka_unit_test(test_dump_mentions_source_lines),
 		cmocka_unit_test(test_compile_errors_give_no_binary),
 	};
