@@ -165,23 +165,31 @@ struct test_host {
 	const struct sieve_config *cfg;
 };
 
-/* mailboxid: `tamis test` has no store of mailbox ids; the setting
- * sieve_mailboxids ("ID=Mailbox ID2=Other ...") stands in for one. */
-static const char *test_mailbox_by_id(void *ctx, const char *id, struct arena *a)
+/* The value for key in a setting written "KEY=VALUE KEY2=VALUE2 ..."
+ * (allocated from a), NULL when key is not there or has no value; keys
+ * compare case-insensitively when ci. */
+static const char *setting_list_lookup(const char *list, const char *key, bool ci, struct arena *a)
 {
-	struct test_host *th = ctx;
-	const char *list = sieve_config_get(th->cfg, "sieve_mailboxids");
-	size_t idlen = strlen(id);
+	size_t klen = strlen(key);
 	while (list != NULL && *list != '\0') {
 		while (*list == ' ' || *list == '\t')
 			list++;
 		size_t n = strcspn(list, " \t");
 		const char *eq = memchr(list, '=', n);
-		if (eq != NULL && (size_t)(eq - list) == idlen && memcmp(list, id, idlen) == 0)
-			return arena_strndup(a, eq + 1, n - idlen - 1);
+		if (eq != NULL && (size_t)(eq - list) == klen && n > klen + 1 &&
+		    (ci ? strncasecmp(list, key, klen) : memcmp(list, key, klen)) == 0)
+			return arena_strndup(a, eq + 1, n - klen - 1);
 		list += n;
 	}
 	return NULL;
+}
+
+/* mailboxid: `tamis test` has no store of mailbox ids; the setting
+ * sieve_mailboxids ("ID=Mailbox ID2=Other ...") stands in for one. */
+static const char *test_mailbox_by_id(void *ctx, const char *id, struct arena *a)
+{
+	struct test_host *th = ctx;
+	return setting_list_lookup(sieve_config_get(th->cfg, "sieve_mailboxids"), id, false, a);
 }
 
 /* special-use: nor does it know special-use attributes; the setting
@@ -192,22 +200,11 @@ static const char *test_mailbox_by_id(void *ctx, const char *id, struct arena *a
 static const char *test_mailbox_by_special_use(void *ctx, const char *flag, struct arena *a)
 {
 	struct test_host *th = ctx;
-	const char *list = sieve_config_get(th->cfg, "sieve_special_use_mailboxes");
-	size_t flen = strlen(flag);
-	while (list != NULL && *list != '\0') {
-		while (*list == ' ' || *list == '\t')
-			list++;
-		size_t n = strcspn(list, " \t");
-		const char *eq = memchr(list, '=', n);
-		if (eq != NULL && (size_t)(eq - list) == flen && strncasecmp(list, flag, flen) == 0 &&
-		    n > flen + 1) {
-			/* With -e, only a mailbox that exists has attributes. */
-			const char *box = arena_strndup(a, eq + 1, n - flen - 1);
-			return th->store == NULL || cli_store_exists(th->store, box) > 0 ? box : NULL;
-		}
-		list += n;
-	}
-	return NULL;
+	const char *box = setting_list_lookup(sieve_config_get(th->cfg, "sieve_special_use_mailboxes"),
+					      flag, true, a);
+	if (box == NULL)
+		return NULL;
+	return th->store == NULL || cli_store_exists(th->store, box) > 0 ? box : NULL;
 }
 
 static int test_store(void *ctx, const char *mailbox, bool create, const struct message *msg,
