@@ -50,7 +50,8 @@ int cli_compile(int argc, char **argv)
 		goto done;
 	}
 	char *name = cli_script_name(path);
-	struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin };
+	struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin,
+					  .cli_tool = true };   /* as sievec: vnd.dovecot.debug is on */
 	struct cli_include ci;
 	struct sieve_host ihost;
 	cli_include_init(&ci, &ihost, cfg, path);
@@ -109,7 +110,8 @@ int cli_dump(int argc, char **argv)
 		}
 	} else {
 		char *name = cli_script_name(path);
-		struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin };
+		struct sieve_compile_params p = { .script_name = name, .script_path = path, .cfg = cfg, .admin = admin,
+					  .cli_tool = true };   /* as sievec: vnd.dovecot.debug is on */
 		struct cli_include ci;
 		struct sieve_host ihost;
 		cli_include_init(&ci, &ihost, cfg, path);

@@ -202,3 +202,14 @@ def test_specialuse_runtime_flag_is_checked(run_tamis, tmp_workdir):
 def test_specialuse_is_off_by_default(run_tamis, tmp_workdir):
     r = run(run_tamis, tmp_workdir, SU)
     assert r.returncode != 0 and "unknown Sieve capability `special-use'" in r.stderr, r
+
+
+def test_debug_is_on_in_tamis_compile_as_in_sievec(run_tamis, tmp_workdir):
+    # Debian's sievec compiles `require "vnd.dovecot.debug"` without any
+    # setting; tamis compile does too, and the binary it writes is used
+    # by tamis test (which has the extension as well).
+    s = pathlib.Path(tmp_workdir) / "d.sieve"
+    s.write_text('require "vnd.dovecot.debug";\ndebug_log "x";\n')
+    r = run_tamis("compile", s)
+    assert r.returncode == 0, r
+    assert (pathlib.Path(tmp_workdir) / "d.tmsbin").exists()
