@@ -155,6 +155,22 @@ def test_size_limit(run_tamis, tmp_workdir):
     assert r.returncode == 0 and "regular expression too big" in r.stderr, r
 
 
+def test_stacked_plus_is_bounded(run_tamis, tmp_workdir):
+    # glibc compiles "x+" as "xx*", so each stacked '+' doubles the compiled
+    # size: "Z" followed by 40 '+' made regcomp take more than 2 GB (found
+    # by fuzz_compile).  Such a pattern is "too big", at compile time and
+    # when built at run time, and the process stays small.
+    pat = "Z" + "+" * 40
+    errs = compile_errors(run_tamis, tmp_workdir, REQ + f'if header :regex "to" "{pat}" {{ keep; }}\n')
+    assert "for regex match: regular expression too big." in errs[0], errs
+    r = run(run_tamis, tmp_workdir, REQ + f'set "p" "{pat}";\n'
+            'if string :regex "Z" "${p}" { fileinto "no"; }\n')
+    assert r.returncode == 0 and "regular expression too big" in r.stderr, r
+    # Ordinary uses of '+' are unaffected.
+    script = REQ + 'if string :regex "aaab-cd" "^(a+b+)+-c+d?$" { fileinto "ok"; }\n'
+    assert folders(run_tamis, tmp_workdir, script) == ["ok"]
+
+
 def test_same_pattern_many_times(run_tamis, tmp_workdir):
     # The compiled pattern is shared (per binary); results stay per test.
     script = REQ + "".join(
