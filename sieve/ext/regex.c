@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* sieve/ext/variables.c: the :quoteregex modifier of set and extracttext. */
+extern const struct sieve_tag_link sieve_variables_quoteregex_link[];
+
 #define REGEX_MAX_SIZE_DEFAULT 16384
 #define REGEX_MAX_NESTING      256
 #define REGEX_CACHE_SLOTS      256
@@ -439,4 +442,5 @@ const struct sieve_extension_def sieve_ext_regex = {
 	.flags = SV_EF_DEFAULT_ON,
 	.class_tags = regex_tags,
 	.match_validate = regex_match_validate,
+	.tag_links = sieve_variables_quoteregex_link,
 };

@@ -212,7 +212,7 @@ struct var_modifier {
 };
 static const struct var_modifier modifiers[] = {
 	{ "lower", 40 }, { "upper", 40 }, { "lowerfirst", 30 }, { "upperfirst", 30 },
-	{ "quotewildcard", 20 }, { "encodeurl", 15 }, { "length", 10 },
+	{ "quotewildcard", 20 }, { "quoteregex", 20 }, { "encodeurl", 15 }, { "length", 10 },
 };
 
 static int modifier_precedence(const char *name)
@@ -229,6 +229,7 @@ static const struct sieve_tag_def tag_lowerfirst = { "lowerfirst", SV_TC_NONE, 0
 static const struct sieve_tag_def tag_upperfirst = { "upperfirst", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_quotewildcard = { "quotewildcard", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_encodeurl = { "encodeurl", SV_TC_NONE, 0, 0, NULL };
+static const struct sieve_tag_def tag_quoteregex = { "quoteregex", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def tag_length = { "length", SV_TC_NONE, 0, 0, NULL };
 static const struct sieve_tag_def *const set_tags[] = {
 	&tag_lower, &tag_upper, &tag_lowerfirst, &tag_upperfirst, &tag_quotewildcard, &tag_length, NULL
@@ -247,6 +248,28 @@ static void mod_quotewildcard(struct strbuf *out, const char *s, size_t len, siz
 		if (i + n > len)
 			n = len - i;
 		bool esc = n == 1 && (s[i] == '*' || s[i] == '?' || s[i] == '\\');
+		if (out->len + n + (esc ? 1 : 0) > max)
+			break;
+		if (esc)
+			strbuf_putc(out, '\\');
+		strbuf_append(out, s + i, n);
+		i += n;
+	}
+}
+
+/* draft-ietf-sieve-regex-01 section 4: a backslash before every character
+ * that is special in a POSIX extended regular expression (IEEE 1003.1
+ * section 9.4.3), so that the value matches only itself when used in a
+ * :regex key.  ']' and '}' are literal outside a bracket or interval and
+ * a backslash before them is undefined in POSIX, so they stay as they are. */
+static void mod_quoteregex(struct strbuf *out, const char *s, size_t len, size_t max)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t n = utf8_char_bytes((unsigned char)s[i]);
+		if (i + n > len)
+			n = len - i;
+		bool esc = n == 1 && strchr(".[\\()*+?{|^$", s[i]) != NULL && s[i] != '\0';
 		if (out->len + n + (esc ? 1 : 0) > max)
 			break;
 		if (esc)
@@ -298,10 +321,13 @@ int sieve_variables_modify(struct sieve_runtime *rt, const struct sieve_exec_arg
 			if (strcmp(name, "length") == 0) {
 				val->p = arena_printf(rt->arena, "%zu", utf8_strlen(val->p, val->len));
 				val->len = strlen(val->p);
-			} else if (strcmp(name, "quotewildcard") == 0 || strcmp(name, "encodeurl") == 0) {
+			} else if (strcmp(name, "quotewildcard") == 0 || strcmp(name, "quoteregex") == 0 ||
+				   strcmp(name, "encodeurl") == 0) {
 				struct strbuf b = STRBUF_INIT;
-				if (name[0] == 'q')
+				if (strcmp(name, "quotewildcard") == 0)
 					mod_quotewildcard(&b, val->p, val->len, max);
+				else if (strcmp(name, "quoteregex") == 0)
+					mod_quoteregex(&b, val->p, val->len, max);
 				else
 					mod_encodeurl(&b, val->p, val->len, max);
 				val->p = arena_memdup(rt->arena, b.data ? b.data : "", b.len);
@@ -454,6 +480,11 @@ static const struct sieve_command_def *const variables_commands[] = { &cmd_set, 
  * extension lists this as its tag_links. */
 const struct sieve_tag_link sieve_variables_encodeurl_link[] = {
 	{ "set", &tag_encodeurl }, { "extracttext", &tag_encodeurl }, { NULL, NULL } };
+
+/* regex adds :quoteregex to set (draft-ietf-sieve-regex-01 section 4, as
+ * Cyrus has it); the regex extension lists this as its tag_links. */
+const struct sieve_tag_link sieve_variables_quoteregex_link[] = {
+	{ "set", &tag_quoteregex }, { "extracttext", &tag_quoteregex }, { NULL, NULL } };
 
 static int variables_on_require(struct sieve_validator *v, const struct ast_node *req)
 {

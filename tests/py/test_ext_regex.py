@@ -3,7 +3,7 @@ and `tamis compile`: POSIX extended expressions, the two comparators it
 allows, match variables from subexpressions, compile-time checks of
 constant patterns and run-time errors for patterns built from variables
 (Pigeonhole 0.5.19's wording), and the bounds Tamis adds (back-references
-and sieve_regex_max_size).
+and sieve_regex_max_size), and set :quoteregex.
 """
 import pathlib
 
@@ -176,3 +176,34 @@ def test_same_pattern_many_times(run_tamis, tmp_workdir):
     script = REQ + "".join(
         f'if string :regex "v{i}" "^v([0-9])$" {{ fileinto "${{1}}"; }}\n' for i in range(12))
     assert folders(run_tamis, tmp_workdir, script) == [str(i) for i in range(10)]
+
+
+def test_quoteregex(run_tamis, tmp_workdir):
+    # draft-ietf-sieve-regex-01 section 4 (as Cyrus has it): set :quoteregex
+    # escapes what is special in a POSIX ERE, so a value taken from the
+    # message matches only itself when it is put inside a :regex key.
+    orig = 'a.b*c?(d)[e]{2}|f^$+\\\\g]}'
+    script = REQ + (
+        f'set "orig" "{orig}";\n'
+        'set :quoteregex "q" "${orig}";\n'
+        'if string :regex "${orig}" "^${q}$" { fileinto "itself"; }\n'
+        'if string :regex "axbbbc(d)e{2}" "^${q}" { fileinto "wrong"; }\n'
+        'if string :is "${q}" "a\\\\.b\\\\*c\\\\?\\\\(d\\\\)\\\\[e]\\\\{2}\\\\|f\\\\^\\\\$\\\\+\\\\\\\\g]}" {\n'
+        '  fileinto "escaped";\n'
+        '}\n'
+        # A subject taken from the message, used as a pattern.
+        'if header :matches "subject" "*" { set :quoteregex "s" "${1}"; }\n'
+        'if header :regex "subject" "^${s}$" { fileinto "subject"; }\n'
+        # Precedence 20: after :upper (40), before :length (10).
+        'set :length :quoteregex :upper "n" "x.y";\n'
+        'fileinto "len${n}";\n')
+    assert folders(run_tamis, tmp_workdir, script) == ["itself", "escaped", "subject", "len4"]
+
+
+def test_quoteregex_needs_regex_and_conflicts_with_quotewildcard(run_tamis, tmp_workdir):
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          'require "variables";\nset :quoteregex "a" "b";\n')
+    assert "unknown tagged argument ':quoteregex' for the set command" in errs[0], errs
+    errs = compile_errors(run_tamis, tmp_workdir,
+                          REQ + 'set :quoteregex :quotewildcard "a" "b";\n')
+    assert "conflict having equal precedence" in errs[0], errs
