@@ -162,13 +162,16 @@ static int store_check_duplicate(struct sieve_runtime *rt, const struct sieve_ex
 		return 0;
 	/* Merged as Pigeonhole merges side effects: what both carry takes
 	   the newer value (the last flag list wins, RFC 5232 section 3.2);
-	   what only the newer one carries (:copy, :create) is dropped.  A
-	   keep takes the store over. */
+	   what only the newer one carries (:copy, :create) is dropped, but
+	   a newer :specialuse is taken even when the older store had none
+	   (`fileinto "Junk"; fileinto :specialuse "\\Sent" "Junk";` stores
+	   once, preferring the \Sent mailbox, as sieve-test 0.5.19 shows).
+	   A keep takes the store over. */
 	if (act->flags_set && old->flags_set) {
 		old->flags = act->flags;
 		old->nflags = act->nflags;
 	}
-	if (act->special_use != NULL && old->special_use != NULL)
+	if (act->special_use != NULL)
 		old->special_use = act->special_use;
 	if (act->keep) {
 		/* ... and its name: fileinto "Inbox"; keep; prints INBOX. */

@@ -83,6 +83,11 @@ def test_generator_is_deterministic():
 def test_generator_covers_the_base_language():
     if int(os.environ.get("DIFFTEST_COUNT", gen.DEFAULT_COUNT)) < 300:
         pytest.skip("coverage is only asserted for DIFFTEST_COUNT >= 300")
+    if int(os.environ.get("DIFFTEST_SEED", gen.DEFAULT_SEED)) != gen.DEFAULT_SEED:
+        # Which constructs appear is random per seed (a seed may draw no
+        # `text:` string); the default seed is the one make test and CI
+        # run, and its pairs are asserted to cover the base language.
+        pytest.skip("coverage is asserted for the default seed; other seeds explore")
     assert len(PAIRS) >= 300
     assert len({p.id for p in PAIRS}) == len(PAIRS)
     scripts = b"\n".join(p.script for p in PAIRS if p.expect in (gen.OK, gen.OK_OR_RUNTIME))

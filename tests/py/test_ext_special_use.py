@@ -145,3 +145,25 @@ def test_without_attributes_nothing_exists(run_tamis, tmp_workdir):
             'if specialuse_exists "\\\\Junk" { fileinto "junk"; }\n')
     assert r.returncode == 0, r
     assert "junk" not in performed(r.stdout), r
+
+
+def test_duplicate_store_takes_the_newer_specialuse(run_tamis, tmp_workdir):
+    # Two stores into one name are one store (RFC 5228 section 4.1); the
+    # newer :specialuse is kept even when the older store had none, as
+    # sieve-test 0.5.19 merges them.  With a \Junk mailbox the message is
+    # stored once, there.
+    md = tmp_workdir / "Maildir"
+    mkbox(md, "Junk.Mail")
+    for body in ('fileinto "Spam";\nfileinto :specialuse "\\\\Junk" "Spam";\n',
+                 'fileinto :specialuse "\\\\Junk" "Spam";\nfileinto "Spam";\n'):
+        r = run(run_tamis, tmp_workdir, 'require ["fileinto", "special-use"];\n' + body)
+        assert r.returncode == 0, r
+        assert performed(r.stdout).count("store message in folder: Spam") == 1, r.stdout
+        assert "special-use flag `\\Junk' instead" in performed(r.stdout), r.stdout
+    before = count(md, "Junk.Mail")
+    r = run(run_tamis, tmp_workdir,
+            'require ["fileinto", "special-use"];\n'
+            'fileinto "Spam";\nfileinto :specialuse "\\\\Junk" "Spam";\n',
+            "-o", JUNK, "-e", "-l", md)
+    assert r.returncode == 0, r
+    assert count(md, "Junk.Mail") == before + 1 and not (md / ".Spam").exists(), r
