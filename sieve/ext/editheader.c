@@ -480,6 +480,21 @@ static void eh_index_insert(struct sieve_runtime *rt, struct eh_state *st, size_
 	h->decoded = NULL;
 }
 
+/* Builds the index of the current version again from its bytes, with
+   room to grow as eh_fresh_copy() leaves it. */
+static void eh_reindex(struct sieve_runtime *rt, struct eh_state *st)
+{
+	struct message *m = st->msg;
+	struct msg_header *h;
+	size_t n;
+	m->body_offset = msg_header_block_parse(rt->arena, m->data, m->size, &h, &n, &m->has_body);
+	st->hcap = n < 16 ? 16 : n * 2;
+	m->headers = arena_alloc(rt->arena, st->hcap * sizeof(*m->headers));
+	if (n > 0)
+		memcpy(m->headers, h, n * sizeof(*h));
+	m->nheaders = n;
+}
+
 /* Adds a composed field (text ends with the line break) on top or at the
    bottom of the header. */
 static void eh_add(struct sieve_runtime *rt, struct eh_state *st, const char *text, size_t len,
@@ -491,20 +506,40 @@ static void eh_add(struct sieve_runtime *rt, struct eh_state *st, const char *te
 		const struct message *cur = rt->msg;
 		need_eol = !cur->has_body && cur->size > 0 && cur->data[cur->size - 1] != '\n';
 	}
-	size_t eol_len = need_eol ? strlen(st->eol != NULL ? st->eol : "\r\n") : 0;
+	/* Room for the longest line break chosen below. */
+	size_t eol_len = need_eol ? 2 : 0;
 	eh_prepare(rt, st, len + eol_len);
 	struct message *m = st->msg;
 	need_eol = last && !m->has_body && m->size > 0 && m->data[m->size - 1] != '\n';
-	eol_len = need_eol ? strlen(st->eol) : 0;
+	/* A last line ending in a bare CR (found by fuzz_message): the
+	   parser already takes that CR for the start of its line break,
+	   leaving it out of the field's value, so only an LF may complete
+	   it; "\r\n" would leave "\r\r\n" and put the CR into the value,
+	   out of step with the index.  Unless the line is that CR alone:
+	   an LF would turn it into the empty line that ends the header, so
+	   it gets "\r\n" and stays a line that is not a field. */
+	const char *eol = st->eol;
+	if (need_eol && m->data[m->size - 1] == '\r')
+		eol = m->size >= 2 && m->data[m->size - 2] != '\n' ? "\n" : "\r\n";
+	eol_len = need_eol ? strlen(eol) : 0;
 	size_t off = eh_offset(st);
 	size_t total = len + eol_len;
 	if (!last) {
+		/* A header whose first line starts with a blank (a field
+		   named " x", as the parser reads it there) would continue
+		   the new field once that is on top (found by fuzz_message):
+		   the message as delivered says so, so the index is built
+		   again from the bytes rather than patched. */
+		bool merges = m->size > 0 && (m->data[0] == ' ' || m->data[0] == '\t');
 		off -= total;
 		memcpy(st->buf + off, text, len);
 		m->data = st->buf + off;
 		m->size += total;
 		m->body_offset += total;
-		eh_index_insert(rt, st, 0, m->data, name_len, len);
+		if (merges)
+			eh_reindex(rt, st);
+		else
+			eh_index_insert(rt, st, 0, m->data, name_len, len);
 		return;
 	}
 	/* The end of the header: before the empty line, or the end. */
@@ -518,7 +553,7 @@ static void eh_add(struct sieve_runtime *rt, struct eh_state *st, const char *te
 	off -= total;
 	char *at = st->buf + off + p;
 	if (need_eol)
-		memcpy(at, st->eol, eol_len);
+		memcpy(at, eol, eol_len);
 	memcpy(at + eol_len, text, len);
 	for (size_t i = 0; i < m->nheaders; i++) {
 		m->headers[i].name -= total;

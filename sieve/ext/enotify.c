@@ -200,6 +200,11 @@ static bool rcpt_same(const char *a, const char *b)
 static bool mailto_add_rcpt(struct mailto_ps *ps, const char *s, size_t len, bool cc)
 {
 	const char *err = NULL;
+	/* An empty recipient ("mailto:%2Cx") comes from a strbuf that never
+	   held a byte, whose data is NULL; the parser below computes s + len,
+	   undefined behaviour on NULL even for len 0 (found by fuzz_message). */
+	if (s == NULL)
+		s = "";
 	const char *norm = sieve_address_parse(ps->a, s, len, &err);
 	if (norm == NULL) {
 		mailto_error(ps, "invalid recipient '%s': %s", sanitize(ps->a, s, len, 80), err);

@@ -114,15 +114,15 @@ static void host_log(const struct sieve_run_params *p, enum diag_level lvl, cons
 	va_end(ap);
 }
 
-/* An envelope path without its angle brackets; NULL for the null path. */
+/* An envelope path as the address the rejection goes to and names
+ * (local@domain, normalized as vacation and notify have it): "" for the
+ * null path, NULL for a path that does not parse.  The address is written
+ * into the rejection's header and body, so the path's own text, which may
+ * hold a CR or LF, must never get there (found by fuzz_message: a sender
+ * with a CR broke the To field). */
 static const char *bare_path(struct arena *a, const char *path)
 {
-	if (path == NULL)
-		return NULL;
-	size_t n = strlen(path);
-	if (n >= 2 && path[0] == '<' && path[n - 1] == '>')
-		path = arena_strndup(a, path + 1, n - 2);
-	return path[0] == '\0' ? NULL : path;
+	return sieve_envelope_address(a, path);
 }
 
 static void put_date(struct strbuf *b, time_t t)
@@ -174,11 +174,17 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 	const char *rcpt = bare_path(a, env != NULL ? (env->orig_to != NULL ? env->orig_to : env->to) : NULL);
 	const char *final = bare_path(a, env != NULL ? env->to : NULL);
 	int ret = 0;
-	if (rcpt == NULL || final == NULL) {
-		host_log(p, DIAG_WARNING, "reject action aborted: envelope recipient is <>");
+	if (rcpt == NULL || final == NULL || *rcpt == '\0' || *final == '\0') {
+		host_log(p, DIAG_WARNING, rcpt == NULL || final == NULL ?
+			 "reject action aborted: invalid envelope recipient" :
+			 "reject action aborted: envelope recipient is <>");
 		goto out;
 	}
 	if (sender == NULL) {
+		host_log(p, DIAG_WARNING, "not sending reject message: invalid envelope sender");
+		goto out;
+	}
+	if (*sender == '\0') {
 		host_log(p, DIAG_INFO, "not sending reject message to <>");
 		goto out;
 	}
