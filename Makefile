@@ -88,7 +88,8 @@ build-fuzz/fuzz/%: fuzz/%.c fuzz/fuzz-common.h fuzz-lib
 fuzz-smoke: fuzz
 	fuzz/run.sh smoke
 
-# The long run: both engine fuzzers in parallel for FUZZ_TIME seconds
+# The long run: the engine fuzzers of FUZZ_TARGETS (fuzz/run.sh: compile,
+# binary and message by default) in parallel for FUZZ_TIME seconds
 # (default 600), seeded with fuzz/corpus and seeds generated at run time.
 fuzz-run: fuzz $(BUILD)/tamis
 	TAMIS=$(BUILD)/tamis fuzz/run.sh long

@@ -7,17 +7,20 @@
 #   fuzz/run.sh seeds             (re)generate run-time seeds in build-fuzz/seeds:
 #                                 compile/ = Pigeonhole's scripts from ../shared,
 #                                 binary/  = those and fuzz/corpus/compile compiled
-#   fuzz/run.sh long [SECONDS]    fuzz_compile and fuzz_binary in parallel for
+#   fuzz/run.sh long [SECONDS]    the fuzzers of FUZZ_TARGETS in parallel for
 #                                 SECONDS (default 600, or FUZZ_TIME), new inputs in
 #                                 build-fuzz/work-all/NAME (work-own/NAME with
 #                                 FUZZ_SEEDS=own), logs in build-fuzz/logs
 #   fuzz/run.sh merge             minimize fuzz/corpus/NAME + build-fuzz/work-own/NAME
-#                                 back into fuzz/corpus/NAME
+#                                 back into fuzz/corpus/NAME, for FUZZ_TARGETS
 #
 # Env: TAMIS (tamis binary for `seeds`, default build/tamis); FUZZ_TIME;
 # FUZZ_SEEDS=own: run without the seeds generated from ../shared (only such
 # a run's inputs are merged into the committed corpus, which so holds no
-# Pigeonhole text).
+# Pigeonhole text); FUZZ_TARGETS: the fuzzers `long` and `merge` run
+# (default "compile binary message": three fuzzers share the CPUs, two on
+# the usual VM, so each gets about two thirds of one; set it to fewer for
+# more executions each).
 # Findings (crash-*, leak-*, timeout-*, oom-*) land in build-fuzz/artifacts/.
 set -uo pipefail
 
@@ -27,6 +30,7 @@ ART=build-fuzz/artifacts
 TAMIS=${TAMIS:-build/tamis}
 PIGEONHOLE=../shared/conformance/pigeonhole-0.5.19/tests
 COMMON=(-rss_limit_mb=2048 -timeout=10 -print_final_stats=1)
+TARGETS=${FUZZ_TARGETS:-compile binary message}
 
 # Corpus folder name of a fuzzer: fuzz_compile -> compile.
 corpus_name() { basename "$1" | sed 's/^fuzz_//'; }
@@ -35,6 +39,7 @@ extra_args() {
     case $1 in
         compile) echo "-dict=fuzz/sieve.dict -max_len=8192" ;;
         binary) echo "-max_len=16384" ;;
+        message) echo "-dict=fuzz/message.dict -max_len=65536" ;;
         *) echo "" ;;
     esac
 }
@@ -94,7 +99,7 @@ long() {
     mkdir -p build-fuzz/logs "$ART"
     local pids=()
     local work=build-fuzz/work-${FUZZ_SEEDS:-all}
-    for n in compile binary; do
+    for n in $TARGETS; do
         mkdir -p "$work/$n" "fuzz/corpus/$n"
         local dirs=("$work/$n" "fuzz/corpus/$n")
         [ -d "build-fuzz/seeds/$n" ] && dirs+=("build-fuzz/seeds/$n")
@@ -106,7 +111,7 @@ long() {
     done
     local rc=0
     for p in "${pids[@]}"; do wait "$p" || rc=1; done
-    for n in compile binary; do
+    for n in $TARGETS; do
         echo "--- $n"
         grep -E '^stat::|^==[0-9]+==ERROR|SUMMARY' "build-fuzz/logs/$n.log" | head -n 20
     done
@@ -119,7 +124,7 @@ long() {
 # the larger inputs are offered first, so that a few of them cover what
 # many small ones would.
 merge() {
-    for n in compile binary; do
+    for n in $TARGETS; do
         [ -x "$BIN/fuzz_$n" ] || continue
         local new="fuzz/corpus/$n.new" big
         big=$(mktemp -d) || return 1
@@ -140,7 +145,7 @@ merge() {
             return 1
         fi
         # Keep the hand-written seeds under their names.
-        for f in "fuzz/corpus/$n"/*.sieve "fuzz/corpus/$n"/*.tmsbin; do
+        for f in "fuzz/corpus/$n"/*.sieve "fuzz/corpus/$n"/*.tmsbin "fuzz/corpus/$n"/*.eml; do
             [ -f "$f" ] || continue
             h=$(sha1sum "$f" | cut -d' ' -f1)
             rm -f "$new/$h"
@@ -157,5 +162,5 @@ case ${1:-} in
     seeds) seeds ;;
     long) long "${2:-}" ;;
     merge) merge ;;
-    *) sed -n '2,20p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac
