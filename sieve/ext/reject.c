@@ -98,20 +98,23 @@ static void reject_print(const struct sieve_action *act, struct strbuf *out, boo
 
 /* ---- the rejection message ---- */
 
-static void host_log(const struct sieve_run_params *p, enum diag_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void host_log(const struct sieve_run_params *p, enum diag_level lvl, const char *fmt, ...)
+/* What the action did or why it sent nothing, in the execution's
+ * diagnostics as vacation reports it ("reject action: ..."; sieve-test
+ * prints the same lines), so that `tamis test -e` shows it and a delivery
+ * host logs it with the script's line. */
+static void rej_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void rej_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
+		    const char *fmt, ...)
 {
-	if (p->host == NULL || p->host->log == NULL)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) >= 0) {
-		p->host->log(p->host->ctx, lvl, msg);
-		free(msg);
-	}
+	struct strbuf b = STRBUF_INIT;
+	strbuf_puts(&b, "reject action: ");
+	strbuf_vprintf(&b, fmt, ap);
 	va_end(ap);
+	diag_add(d, lvl, NULL, act->line, 0, "%s", b.data);
+	strbuf_free(&b);
 }
 
 /* An envelope path as the address the rejection goes to and names
@@ -165,7 +168,7 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 {
 	const char *kind = act->def == &sieve_act_ereject ? "ereject" : "reject";
 	if (act->text == NULL) {
-		host_log(p, DIAG_INFO, "not sending reject message (would cause second response to sender)");
+		rej_log(diags, act, DIAG_INFO, "not sending reject message (would cause second response to sender)");
 		return 0;
 	}
 	struct arena *a = arena_new(4096);
@@ -175,21 +178,21 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 	const char *final = bare_path(a, env != NULL ? env->to : NULL);
 	int ret = 0;
 	if (rcpt == NULL || final == NULL || *rcpt == '\0' || *final == '\0') {
-		host_log(p, DIAG_WARNING, rcpt == NULL || final == NULL ?
-			 "reject action aborted: invalid envelope recipient" :
-			 "reject action aborted: envelope recipient is <>");
+		rej_log(diags, act, DIAG_WARNING, rcpt == NULL || final == NULL ?
+			 "aborted: invalid envelope recipient" :
+			 "aborted: envelope recipient is <>");
 		goto out;
 	}
 	if (sender == NULL) {
-		host_log(p, DIAG_WARNING, "not sending reject message: invalid envelope sender");
+		rej_log(diags, act, DIAG_WARNING, "not sending reject message: invalid envelope sender");
 		goto out;
 	}
 	if (*sender == '\0') {
-		host_log(p, DIAG_INFO, "not sending reject message to <>");
+		rej_log(diags, act, DIAG_INFO, "not sending reject message to <>");
 		goto out;
 	}
 	if (p->host == NULL || p->host->send == NULL) {
-		host_log(p, DIAG_WARNING, "reject action has no means to send mail");
+		rej_log(diags, act, DIAG_WARNING, "no means to send mail");
 		goto out;
 	}
 
@@ -254,7 +257,7 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 			 sender, err);
 		ret = -1;
 	} else {
-		host_log(p, DIAG_INFO, "rejected message from <%s> (%s)", sender, kind);
+		rej_log(diags, act, DIAG_INFO, "rejected message from <%s> (%s)", sender, kind);
 	}
 	strbuf_free(&b);
 out:

@@ -568,7 +568,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	}
 
 	if (host == NULL || host->send == NULL) {
-		vac_log(d, act, DIAG_WARNING, "vacation action has no means to send mail");
+		vac_log(d, act, DIAG_WARNING, "no means to send mail");
 		return 0;
 	}
 

@@ -117,6 +117,22 @@ def test_null_sender_gets_no_message(run_tamis, tmp_workdir, sender):
     assert r.returncode == 0, r
     assert sent(r) == []
     assert not any((tmp_workdir / "Maildir" / "new").iterdir())
+    assert "2:0: info: reject action: not sending reject message to <>." in r.stderr, r
+
+
+def test_what_reject_did_is_reported(run_tamis, tmp_workdir):
+    # As vacation's lines (and sieve-test's "reject action: rejected
+    # message from <...> (reject)"), with the script line.
+    md = tmp_workdir / "Maildir"
+    r = run(run_tamis, tmp_workdir, 'require "reject";\nreject "no";\n',
+            "-e", "-l", md, "-f", SENDER, "-r", RCPT)
+    assert r.returncode == 0 and len(sent(r)) == 1, r
+    assert f"2:0: info: reject action: rejected message from <{SENDER}> (reject)." in r.stderr, r
+    # A sender path that does not parse gets no rejection, and says so.
+    r = run(run_tamis, tmp_workdir, 'require "reject";\nreject "no";\n',
+            "-e", "-l", md, "-f", "bad path@@", "-r", RCPT)
+    assert r.returncode == 0 and sent(r) == [], r
+    assert "warning: reject action: not sending reject message: invalid envelope sender." in r.stderr, r
 
 
 def test_ereject_is_off_by_default(run_tamis, tmp_workdir):
