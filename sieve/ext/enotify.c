@@ -521,21 +521,6 @@ static void notify_print(const struct sieve_action *act, struct strbuf *out, boo
 	strbuf_putc(out, '\n');
 }
 
-static void ntfy_log_exec(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void ntfy_log_exec(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-			  const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	struct strbuf b = STRBUF_INIT;
-	strbuf_puts(&b, "notify action: ");
-	strbuf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	diag_add(d, lvl, NULL, act->line, 0, "%s", b.data);
-	strbuf_free(&b);
-}
-
 /* A header name from a URI written with the usual capitals ("x-foo" stays
  * as the script wrote it: only characters a field name may hold pass). */
 static const char *field_name_clean(struct arena *a, const char *name)
@@ -557,24 +542,24 @@ static int notify_execute_in(struct sieve_action *act, const struct sieve_run_pa
 	const char *sender = env != NULL ? sieve_envelope_address(ar, env->from) : NULL;
 
 	if (recipient == NULL || *recipient == '\0') {
-		ntfy_log_exec(d, act, DIAG_WARNING, "notify mailto action aborted: envelope recipient is <>");
+		sieve_action_log(d, act, DIAG_WARNING, "notify", "notify mailto action aborted: envelope recipient is <>");
 		return 0;
 	}
 	const char **vals;
 	size_t nv = msg_header_values(p->msg, "auto-submitted", false, &vals);
 	for (size_t i = 0; i < nv; i++) {
 		if (strcasecmp(vals[i], "no") != 0) {
-			ntfy_log_exec(d, act, DIAG_INFO, "not sending notification for auto-submitted message from <%s>",
+			sieve_action_log(d, act, DIAG_INFO, "notify", "not sending notification for auto-submitted message from <%s>",
 				      sender != NULL ? sanitize(ar, sender, strlen(sender), 128) : "");
 			return 0;
 		}
 	}
 	if (u->nrcpts == 0) {
-		ntfy_log_exec(d, act, DIAG_WARNING, "notify mailto uri specifies no recipients; action has no effect");
+		sieve_action_log(d, act, DIAG_WARNING, "notify", "notify mailto uri specifies no recipients; action has no effect");
 		return 0;
 	}
 	if (p->host == NULL || p->host->send == NULL) {
-		ntfy_log_exec(d, act, DIAG_WARNING, "notify mailto method has no means to send mail");
+		sieve_action_log(d, act, DIAG_WARNING, "notify", "notify mailto method has no means to send mail");
 		return 0;
 	}
 
@@ -667,9 +652,9 @@ static int notify_execute_in(struct sieve_action *act, const struct sieve_run_pa
 	const char *err = "unknown error";
 	if (p->host->send(p->host->ctx, &out, &err) < 0)
 		/* As Pigeonhole: a failed notification does not fail delivery. */
-		ntfy_log_exec(d, act, DIAG_WARNING, "failed to send mail notification to %s: %s", all.data, err);
+		sieve_action_log(d, act, DIAG_WARNING, "notify", "failed to send mail notification to %s: %s", all.data, err);
 	else {
-		ntfy_log_exec(d, act, DIAG_INFO, "sent mail notification to %s", all.data);
+		sieve_action_log(d, act, DIAG_INFO, "notify", "sent mail notification to %s", all.data);
 		sieve_fcc_store(act, p, m.data, m.len, d);   /* fcc: a copy of the notification */
 	}
 	strbuf_free(&m);

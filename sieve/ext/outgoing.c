@@ -6,6 +6,7 @@
 #include "lib/utf8.h"
 #include "lib/codec.h"
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,4 +757,17 @@ int sieve_redirect_compose(const struct sieve_run_params *p, const struct messag
 	}
 	strbuf_append(out, m->data + pos, m->size - pos);
 	return 1;
+}
+
+void sieve_action_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
+		      const char *what, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	struct strbuf b = STRBUF_INIT;
+	strbuf_printf(&b, "%s action: ", what);
+	strbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	diag_add(d, lvl, NULL, act->line, 0, "%s", b.data);
+	strbuf_free(&b);
 }

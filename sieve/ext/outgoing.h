@@ -19,6 +19,14 @@ void sieve_sha256_init(struct sieve_sha256 *c);
 void sieve_sha256_update(struct sieve_sha256 *c, const void *data, size_t len);
 void sieve_sha256_final(struct sieve_sha256 *c, unsigned char out[32]);
 
+/* ---- reporting ---- */
+
+/* Adds "<what> action: <text>" to the execution's diagnostics with the
+ * action's script line: how the sending actions (vacation, reject, notify)
+ * report what they did or why they sent nothing, as sieve-test words it. */
+void sieve_action_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
+		      const char *what, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* ---- addresses ---- */
 
 /* Parses a Sieve address argument the way Pigeonhole validates :from,

@@ -98,36 +98,6 @@ static void reject_print(const struct sieve_action *act, struct strbuf *out, boo
 
 /* ---- the rejection message ---- */
 
-/* What the action did or why it sent nothing, in the execution's
- * diagnostics as vacation reports it ("reject action: ..."; sieve-test
- * prints the same lines), so that `tamis test -e` shows it and a delivery
- * host logs it with the script's line. */
-static void rej_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void rej_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-		    const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	struct strbuf b = STRBUF_INIT;
-	strbuf_puts(&b, "reject action: ");
-	strbuf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	diag_add(d, lvl, NULL, act->line, 0, "%s", b.data);
-	strbuf_free(&b);
-}
-
-/* An envelope path as the address the rejection goes to and names
- * (local@domain, normalized as vacation and notify have it): "" for the
- * null path, NULL for a path that does not parse.  The address is written
- * into the rejection's header and body, so the path's own text, which may
- * hold a CR or LF, must never get there (found by fuzz_message: a sender
- * with a CR broke the To field). */
-static const char *bare_path(struct arena *a, const char *path)
-{
-	return sieve_envelope_address(a, path);
-}
-
 static void put_date(struct strbuf *b, time_t t)
 {
 	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
@@ -168,31 +138,34 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 {
 	const char *kind = act->def == &sieve_act_ereject ? "ereject" : "reject";
 	if (act->text == NULL) {
-		rej_log(diags, act, DIAG_INFO, "not sending reject message (would cause second response to sender)");
+		sieve_action_log(diags, act, DIAG_INFO, "reject", "not sending reject message (would cause second response to sender)");
 		return 0;
 	}
 	struct arena *a = arena_new(4096);
 	const struct sieve_envelope *env = p->env;
-	const char *sender = bare_path(a, env != NULL ? env->from : NULL);
-	const char *rcpt = bare_path(a, env != NULL ? (env->orig_to != NULL ? env->orig_to : env->to) : NULL);
-	const char *final = bare_path(a, env != NULL ? env->to : NULL);
+	/* The paths as parsed addresses ("" for <>, NULL when unusable):
+	   they are written into the rejection's header and body, where the
+	   path's own text, which may hold a CR or LF, must never get. */
+	const char *sender = sieve_envelope_address(a, env != NULL ? env->from : NULL);
+	const char *rcpt = sieve_envelope_address(a, env != NULL ? (env->orig_to != NULL ? env->orig_to : env->to) : NULL);
+	const char *final = sieve_envelope_address(a, env != NULL ? env->to : NULL);
 	int ret = 0;
 	if (rcpt == NULL || final == NULL || *rcpt == '\0' || *final == '\0') {
-		rej_log(diags, act, DIAG_WARNING, rcpt == NULL || final == NULL ?
+		sieve_action_log(diags, act, DIAG_WARNING, "reject", rcpt == NULL || final == NULL ?
 			 "aborted: invalid envelope recipient" :
 			 "aborted: envelope recipient is <>");
 		goto out;
 	}
 	if (sender == NULL) {
-		rej_log(diags, act, DIAG_WARNING, "not sending reject message: invalid envelope sender");
+		sieve_action_log(diags, act, DIAG_WARNING, "reject", "not sending reject message: invalid envelope sender");
 		goto out;
 	}
 	if (*sender == '\0') {
-		rej_log(diags, act, DIAG_INFO, "not sending reject message to <>");
+		sieve_action_log(diags, act, DIAG_INFO, "reject", "not sending reject message to <>");
 		goto out;
 	}
 	if (p->host == NULL || p->host->send == NULL) {
-		rej_log(diags, act, DIAG_WARNING, "no means to send mail");
+		sieve_action_log(diags, act, DIAG_WARNING, "reject", "no means to send mail");
 		goto out;
 	}
 
@@ -257,7 +230,7 @@ static int reject_execute(struct sieve_action *act, const struct sieve_run_param
 			 sender, err);
 		ret = -1;
 	} else {
-		rej_log(diags, act, DIAG_INFO, "rejected message from <%s> (%s)", sender, kind);
+		sieve_action_log(diags, act, DIAG_INFO, "reject", "rejected message from <%s> (%s)", sender, kind);
 	}
 	strbuf_free(&b);
 out:

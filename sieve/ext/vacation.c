@@ -243,21 +243,6 @@ static bool values_contain(struct arena *ar, const char *const *vals, size_t n, 
 	return false;
 }
 
-static void vac_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static void vac_log(struct diag_list *d, const struct sieve_action *act, enum diag_level lvl,
-		    const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	struct strbuf b = STRBUF_INIT;
-	strbuf_puts(&b, "vacation action: ");
-	strbuf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	diag_add(d, lvl, NULL, act->line, 0, "%s", b.data);
-	strbuf_free(&b);
-}
-
 /* The subject of the reply: :subject, else the configured default or
  * template applied to the original subject, else "Auto: <original>". */
 static const char *vacation_subject(struct arena *ar, const struct sieve_run_params *p,
@@ -438,20 +423,20 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	const char *sender = env != NULL ? sieve_envelope_address(ar, env->from) : NULL;
 
 	if (recipient == NULL || *recipient == '\0') {
-		vac_log(d, act, DIAG_WARNING, "vacation action aborted: envelope recipient is <>");
+		sieve_action_log(d, act, DIAG_WARNING, "vacation", "vacation action aborted: envelope recipient is <>");
 		return 0;
 	}
 	if (sender == NULL || *sender == '\0') {
-		vac_log(d, act, DIAG_INFO, "discarded vacation reply to <>");
+		sieve_action_log(d, act, DIAG_INFO, "vacation", "discarded vacation reply to <>");
 		return 0;
 	}
 	if (sieve_address_equal_icase(sender, recipient)) {
-		vac_log(d, act, DIAG_INFO, "discarded vacation reply to own address <%s>", sender);
+		sieve_action_log(d, act, DIAG_INFO, "vacation", "discarded vacation reply to own address <%s>", sender);
 		return 0;
 	}
 	for (size_t i = 0; i < v->naddresses; i++) {
 		if (sieve_address_equal_icase(sender, v->addresses[i])) {
-			vac_log(d, act, DIAG_INFO, "discarded vacation reply to own address <%s> "
+			sieve_action_log(d, act, DIAG_INFO, "vacation", "discarded vacation reply to own address <%s> "
 				"(as specified using :addresses argument)", sender);
 			return 0;
 		}
@@ -461,7 +446,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	unsigned char key[40];
 	vacation_key(sender, v->handle, key);
 	if (host != NULL && host->duplicate_check != NULL && host->duplicate_check(host->ctx, key, sizeof(key)) > 0) {
-		vac_log(d, act, DIAG_INFO, "discarded duplicate vacation response to <%s>", sender);
+		sieve_action_log(d, act, DIAG_INFO, "vacation", "discarded duplicate vacation response to <%s>", sender);
 		return 0;
 	}
 
@@ -469,14 +454,14 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	size_t n;
 	for (const char *const *h = list_headers; *h; h++) {
 		if (msg_header_exists(p->msg, *h)) {
-			vac_log(d, act, DIAG_INFO, "discarding vacation response to mailinglist recipient <%s>", sender);
+			sieve_action_log(d, act, DIAG_INFO, "vacation", "discarding vacation response to mailinglist recipient <%s>", sender);
 			return 0;
 		}
 	}
 	n = msg_header_values(p->msg, "auto-submitted", false, &vals);
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(vals[i], "no") != 0) {
-			vac_log(d, act, DIAG_INFO, "discarding vacation response to auto-submitted message from <%s>",
+			sieve_action_log(d, act, DIAG_INFO, "vacation", "discarding vacation response to auto-submitted message from <%s>",
 				sender);
 			return 0;
 		}
@@ -485,7 +470,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	for (size_t i = 0; i < n; i++) {
 		if (strcasecmp(vals[i], "junk") == 0 || strcasecmp(vals[i], "bulk") == 0 ||
 		    strcasecmp(vals[i], "list") == 0) {
-			vac_log(d, act, DIAG_INFO, "discarding vacation response to precedence=%s message from <%s>",
+			sieve_action_log(d, act, DIAG_INFO, "vacation", "discarding vacation response to precedence=%s message from <%s>",
 				vals[i], sender);
 			return 0;
 		}
@@ -503,7 +488,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 			while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
 				len--;
 			if ((len == 3 && strncasecmp(s, "All", 3) == 0) || (len == 3 && strncasecmp(s, "OOF", 3) == 0)) {
-				vac_log(d, act, DIAG_INFO, "discarding vacation response to message from <%s> "
+				sieve_action_log(d, act, DIAG_INFO, "vacation", "discarding vacation response to message from <%s> "
 					"(`%.*s' flag found in x-auto-response-suppress header)", sender, (int)len, s);
 				return 0;
 			}
@@ -511,7 +496,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 		}
 	}
 	if (is_system_address(ar, sender)) {
-		vac_log(d, act, DIAG_INFO, "not sending vacation response to system address <%s>", sender);
+		sieve_action_log(d, act, DIAG_INFO, "vacation", "not sending vacation response to system address <%s>", sender);
 		return 0;
 	}
 
@@ -554,7 +539,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	}
 	if (!found) {
 		if (!sieve_config_bool(p->cfg, "sieve_vacation_dont_check_recipient", false)) {
-			vac_log(d, act, DIAG_INFO, "discarding vacation response for implicitly delivered message; "
+			sieve_action_log(d, act, DIAG_INFO, "vacation", "discarding vacation response for implicitly delivered message; "
 				"no known (envelope) recipient address found in message headers "
 				"(recipient=<%s>, %s%sand%s additional `:addresses' are specified)", recipient,
 				use_orig ? arena_printf(ar, "original-recipient=<%s>, ",
@@ -568,7 +553,7 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	}
 
 	if (host == NULL || host->send == NULL) {
-		vac_log(d, act, DIAG_WARNING, "no means to send mail");
+		sieve_action_log(d, act, DIAG_WARNING, "vacation", "no means to send mail");
 		return 0;
 	}
 
@@ -591,10 +576,10 @@ static int vacation_execute_in(struct sieve_action *act, const struct sieve_run_
 	strbuf_free(&m);
 	if (ret < 0) {
 		/* As Pigeonhole: a failed auto-reply does not fail the delivery. */
-		vac_log(d, act, DIAG_WARNING, "failed to send vacation response to <%s>: %s", sender, err);
+		sieve_action_log(d, act, DIAG_WARNING, "vacation", "failed to send vacation response to <%s>: %s", sender, err);
 		return 0;
 	}
-	vac_log(d, act, DIAG_INFO, "sent vacation response to <%s>", sender);
+	sieve_action_log(d, act, DIAG_INFO, "vacation", "sent vacation response to <%s>", sender);
 
 	/* The settings may have changed since the script was compiled. */
 	struct vacation_periods pp = vacation_get_periods(p->cfg);
