@@ -238,38 +238,24 @@ static const struct sieve_tag_def *const set_tags[] = {
 static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c; }
 static char ascii_upper(char c) { return c >= 'a' && c <= 'z' ? (char)(c - 32) : c; }
 
-/* "\\" before every '*', '?' and '\\', never past max bytes and never
- * splitting an escape or a UTF-8 character. */
-static void mod_quotewildcard(struct strbuf *out, const char *s, size_t len, size_t max)
+/* "\\" before every character of `specials`, never past max bytes and
+ * never splitting an escape or a UTF-8 character.  :quotewildcard escapes
+ * the :matches wildcards and the backslash (RFC 5229);
+ * :quoteregex (draft-ietf-sieve-regex-01 section 4) what is special in a
+ * POSIX extended regular expression (IEEE 1003.1 section 9.4.3), so that
+ * the value matches only itself in a :regex key.  ']' and '}' are literal
+ * outside a bracket or interval and a backslash before them is undefined
+ * in POSIX, so they stay as they are. */
+#define QUOTE_WILDCARD "*?\\"
+#define QUOTE_REGEX    ".[\\()*+?{|^$"
+static void mod_quote(struct strbuf *out, const char *s, size_t len, size_t max, const char *specials)
 {
 	size_t i = 0;
 	while (i < len) {
 		size_t n = utf8_char_bytes((unsigned char)s[i]);
 		if (i + n > len)
 			n = len - i;
-		bool esc = n == 1 && (s[i] == '*' || s[i] == '?' || s[i] == '\\');
-		if (out->len + n + (esc ? 1 : 0) > max)
-			break;
-		if (esc)
-			strbuf_putc(out, '\\');
-		strbuf_append(out, s + i, n);
-		i += n;
-	}
-}
-
-/* draft-ietf-sieve-regex-01 section 4: a backslash before every character
- * that is special in a POSIX extended regular expression (IEEE 1003.1
- * section 9.4.3), so that the value matches only itself when used in a
- * :regex key.  ']' and '}' are literal outside a bracket or interval and
- * a backslash before them is undefined in POSIX, so they stay as they are. */
-static void mod_quoteregex(struct strbuf *out, const char *s, size_t len, size_t max)
-{
-	size_t i = 0;
-	while (i < len) {
-		size_t n = utf8_char_bytes((unsigned char)s[i]);
-		if (i + n > len)
-			n = len - i;
-		bool esc = n == 1 && strchr(".[\\()*+?{|^$", s[i]) != NULL && s[i] != '\0';
+		bool esc = n == 1 && s[i] != '\0' && strchr(specials, s[i]) != NULL;
 		if (out->len + n + (esc ? 1 : 0) > max)
 			break;
 		if (esc)
@@ -325,9 +311,9 @@ int sieve_variables_modify(struct sieve_runtime *rt, const struct sieve_exec_arg
 				   strcmp(name, "encodeurl") == 0) {
 				struct strbuf b = STRBUF_INIT;
 				if (strcmp(name, "quotewildcard") == 0)
-					mod_quotewildcard(&b, val->p, val->len, max);
+					mod_quote(&b, val->p, val->len, max, QUOTE_WILDCARD);
 				else if (strcmp(name, "quoteregex") == 0)
-					mod_quoteregex(&b, val->p, val->len, max);
+					mod_quote(&b, val->p, val->len, max, QUOTE_REGEX);
 				else
 					mod_encodeurl(&b, val->p, val->len, max);
 				val->p = arena_memdup(rt->arena, b.data ? b.data : "", b.len);
