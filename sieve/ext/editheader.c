@@ -369,6 +369,18 @@ static size_t eh_offset(const struct eh_state *st)
 	return (size_t)(st->msg->data - st->buf);
 }
 
+/* A copy of the n entries of `from` in an index of our own with room to
+   grow (st->hcap), so that later edits patch it in place. */
+static struct msg_header *eh_own_index(struct sieve_runtime *rt, struct eh_state *st,
+				       const struct msg_header *from, size_t n)
+{
+	st->hcap = n < 16 ? 16 : n * 2;
+	struct msg_header *h = arena_alloc(rt->arena, st->hcap * sizeof(*h));
+	if (n > 0)
+		memcpy(h, from, n * sizeof(*h));
+	return h;
+}
+
 /* Copies rt->msg into a new buffer with at least `need` bytes of room in
    front of it; the copy becomes the run's message. */
 static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t need)
@@ -400,10 +412,7 @@ static void eh_fresh_copy(struct sieve_runtime *rt, struct eh_state *st, size_t 
 	} else {
 		m = msg_parse(rt->arena, data, src->size);
 	}
-	st->hcap = m->nheaders < 16 ? 16 : m->nheaders * 2;
-	struct msg_header *h = arena_alloc(rt->arena, st->hcap * sizeof(*h));
-	if (m->nheaders > 0)
-		memcpy(h, m->headers, m->nheaders * sizeof(*h));
+	struct msg_header *h = eh_own_index(rt, st, m->headers, m->nheaders);
 	if (inside) {
 		for (size_t i = 0; i < m->nheaders; i++) {
 			h[i].name = data + (src->headers[i].name - src->data);
@@ -488,10 +497,7 @@ static void eh_reindex(struct sieve_runtime *rt, struct eh_state *st)
 	struct msg_header *h;
 	size_t n;
 	m->body_offset = msg_header_block_parse(rt->arena, m->data, m->size, &h, &n, &m->has_body);
-	st->hcap = n < 16 ? 16 : n * 2;
-	m->headers = arena_alloc(rt->arena, st->hcap * sizeof(*m->headers));
-	if (n > 0)
-		memcpy(m->headers, h, n * sizeof(*h));
+	m->headers = eh_own_index(rt, st, h, n);
 	m->nheaders = n;
 }
 
