@@ -95,6 +95,14 @@ def tamis():
     return TAMIS
 
 
+def make_maildir(md):
+    """Creates the Maildir md (cur, new, tmp), as the tests that run
+    `tamis test -e -l md` need it; returns md."""
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True, exist_ok=True)
+    return md
+
+
 @pytest.fixture
 def tmp_workdir(tmp_path):
     d = tmp_path / "work"

@@ -8,6 +8,7 @@ import email.policy
 import pathlib
 
 import pytest
+from conftest import make_maildir
 
 MSG = ("Received: from mx.example.org by mail.example.net; Mon, 1 Jan 2024 10:00:00 +0000\r\n"
        "X-Spam-Flag: YES\r\n"
@@ -44,9 +45,7 @@ def run_script(run_tamis, d, script, msg=MSG, execute=False, extra=(), create=Tr
     m = write(d, "m.eml", msg)
     args = ["test", "-x", "+editheader"] + list(extra)
     if execute:
-        md = pathlib.Path(d) / "Maildir"
-        for sub in ("cur", "new", "tmp"):
-            (md / sub).mkdir(parents=True, exist_ok=True)
+        md = make_maildir(pathlib.Path(d) / "Maildir")
         args += ["-e", "-l", md]
     return run_tamis(*(args + [s, m]))
 

@@ -9,6 +9,7 @@ import pathlib
 import random
 
 import pytest
+from conftest import make_maildir
 
 NAMES = ["X-A", "X-B", "Subject", "X-Long-Name", "x-a"]
 
@@ -104,9 +105,7 @@ def test_random_edits_match_model(run_tamis, tmp_workdir, seed):
     s.write_text("\n".join(script) + "\n")
     m = tmp_workdir / "m.eml"
     m.write_bytes(msg.encode())
-    md = tmp_workdir / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (md / sub).mkdir(parents=True, exist_ok=True)
+    md = make_maildir(tmp_workdir / "Maildir")
     res = run_tamis("test", "-x", "+editheader", "-e", "-l", md, s, m)
     assert res.returncode == 0, res
     for box, want in snapshots.items():

@@ -10,6 +10,7 @@ import email.policy
 import pathlib
 
 import pytest
+from conftest import make_maildir
 
 MIXED = ("From: Alice <alice@example.org>\r\n"
          "To: bob@example.net\r\n"
@@ -76,9 +77,7 @@ def run_script(run_tamis, d, script, msg=MIXED, extra=(), execute=False):
     m = write(d, "m.eml", msg)
     args = ["test"] + list(extra)
     if execute:
-        md = pathlib.Path(d) / "Maildir"
-        for sub in ("cur", "new", "tmp"):
-            (md / sub).mkdir(parents=True, exist_ok=True)
+        md = make_maildir(pathlib.Path(d) / "Maildir")
         args += ["-e", "-l", md]
     return run_tamis(*(args + [s, m]))
 
@@ -902,9 +901,7 @@ def test_redirect_in_a_later_script_of_a_sequence(run_tamis, tmp_workdir, edit, 
     s = write(d, "after.sieve", 'require ["extlists", "copy"];\n'
               + redirect.replace("redirect ", "redirect :copy ") + "\n")
     m = write(d, "m.eml", PLAIN)
-    md = pathlib.Path(d) / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (md / sub).mkdir(parents=True, exist_ok=True)
+    md = make_maildir(pathlib.Path(d) / "Maildir")
     r = run_tamis("test", *RXL, "-o", f"sieve_extlists_list={MYLIST} {pathlib.Path(d) / 'mylist'}",
                   "-s", d / "before.sieve", "-s", d / "user.sieve", "-e", "-l", md, s, m)
     assert r.returncode == 0, r
@@ -1259,9 +1256,7 @@ def test_rfc5703_examples_actions(run_tamis, tmp_workdir, name, expect):
     assert r.returncode == 0, r
     assert r.stdout == ("\nPerformed actions:\n\n  (none)\n\nImplicit keep:\n\n"
                         " * store message in folder: INBOX\n\n"), r
-    md = tmp_workdir / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (md / sub).mkdir(parents=True, exist_ok=True)
+    md = make_maildir(tmp_workdir / "Maildir")
     r = run_tamis("test", *RX, "-e", "-l", md, script, m)
     assert r.returncode == 0, r
     (data,) = stored(tmp_workdir)

@@ -6,6 +6,7 @@ import email
 import email.policy
 import pathlib
 import re
+from conftest import make_maildir
 
 MSG = ("Return-Path: <spammer@bad.example>\r\n"
        "From: Spammer <spammer@bad.example>\r\n"
@@ -33,9 +34,7 @@ def sent_messages(stdout):
 def run_exec(run_tamis, d, script, extra=()):
     s = write(d, "s.sieve", script)
     m = write(d, "m.eml", MSG)
-    md = pathlib.Path(d) / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (md / sub).mkdir(parents=True, exist_ok=True)
+    md = make_maildir(pathlib.Path(d) / "Maildir")
     return run_tamis(*(["test", "-x", "+vnd.dovecot.report", "-f", "spammer@bad.example",
                         "-r", "victim@example.net"] + list(extra) + ["-e", "-l", md, s, m]))
 
@@ -111,9 +110,7 @@ def test_8bit_text_and_subject(run_tamis, tmp_workdir):
     msg8 = MSG.replace("Subject: Cheap stuff", "Subject: =?utf-8?q?G=C3=BCnstig?=")
     s = write(tmp_workdir, "s.sieve", 'require "vnd.dovecot.report";\nreport "abuse" "Spät gesendet" "a@example.com";\n')
     m = write(tmp_workdir, "m.eml", msg8)
-    md = tmp_workdir / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (md / sub).mkdir(parents=True, exist_ok=True)
+    md = make_maildir(tmp_workdir / "Maildir")
     r = run_tamis("test", "-x", "+vnd.dovecot.report", "-e", "-l", md, s, m)
     (_, data), = sent_messages(r.stdout)
     rep = email.message_from_bytes(data, policy=email.policy.default)

@@ -7,6 +7,9 @@ raw text into its header.
 """
 import pathlib
 
+import pytest
+from conftest import make_maildir
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "fuzz" / "corpus" / "message"
 
@@ -29,9 +32,7 @@ def run(run_tamis, d, script, msg, execute=False, extra=()):
     m.write_bytes(msg)
     args = ["test", "-x", "+editheader"] + list(extra)
     if execute:
-        md = pathlib.Path(d) / "Maildir"
-        for sub in ("cur", "new", "tmp"):
-            (md / sub).mkdir(parents=True, exist_ok=True)
+        md = make_maildir(pathlib.Path(d) / "Maildir")
         args += ["-e", "-l", md]
     return run_tamis(*(args + [s, m]))
 
@@ -42,24 +43,21 @@ def stored(d):
     return [f.read_bytes() for f in files]
 
 
-def test_addheader_last_after_a_final_bare_cr(run_tamis, tmp_workdir):
-    # "Subject: x\r" without LF: the CR already ends the value, an LF
-    # completes the line break (it used to get "\r\n": "x\r\r\n").
-    msg, _ = reproducer("regress-editheader-cr-at-end.eml")
+# addheader :last on a header whose last byte is a bare CR.
+#  - "Subject: x\r" without LF: the CR already ends the value, an LF
+#    completes the line break (it used to get "\r\n": "x\r\r\n").
+#  - An LF message whose last line is a lone CR: an LF alone would make
+#    that line the end of the header and put the new field in the body.
+@pytest.mark.parametrize("name, want", [
+    ("regress-editheader-cr-at-end.eml", b"Subject: x\r\nX-A: 1\r\n"),
+    ("regress-editheader-lone-cr.eml", b"Subject: x\n\r\r\nX-A: 1\n"),
+])
+def test_addheader_last_after_a_final_bare_cr(run_tamis, tmp_workdir, name, want):
+    msg, _ = reproducer(name)
     r = run(run_tamis, tmp_workdir, 'require "editheader";\naddheader :last "X-A" "1";\n',
             msg, execute=True)
     assert r.returncode == 0, r
-    assert stored(tmp_workdir) == [b"Subject: x\r\nX-A: 1\r\n"], r
-
-
-def test_addheader_last_after_a_lone_cr_line(run_tamis, tmp_workdir):
-    # An LF message whose last line is a lone CR: an LF alone would make
-    # that line the end of the header and put the new field in the body.
-    msg, _ = reproducer("regress-editheader-lone-cr.eml")
-    r = run(run_tamis, tmp_workdir, 'require "editheader";\naddheader :last "X-A" "1";\n',
-            msg, execute=True)
-    assert r.returncode == 0, r
-    assert stored(tmp_workdir) == [b"Subject: x\n\r\r\nX-A: 1\n"], r
+    assert stored(tmp_workdir) == [want], r
 
 
 def test_addheader_on_top_of_a_line_starting_with_a_blank(run_tamis, tmp_workdir):
